@@ -1,0 +1,6 @@
+/* sq-fake-replicate.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
