@@ -15,6 +15,8 @@
 
 G_BEGIN_DECLS
 
+/* All three strings are valid UTF-8: invalid bytes and NUL bytes in the
+ * stream become U+FFFD. */
 typedef struct
 {
   char *event;  /* never NULL: "message" when the stream named none */
@@ -43,11 +45,14 @@ void         sq_sse_parser_feed          (SqSseParser  *self,
 /* Takes the next complete event, or NULL when none is ready. (transfer full) */
 SqSseEvent  *sq_sse_parser_pop           (SqSseParser  *self);
 /* The end of the stream: a trailing event without its blank line is
- * discarded, as the standard says. */
+ * discarded, as the standard says. Events already complete stay to be
+ * popped, and the last event id and retry delay are kept, so the same
+ * parser can go on with the bytes of a reconnected stream. */
 void         sq_sse_parser_finish        (SqSseParser  *self);
 const char  *sq_sse_parser_get_last_id   (SqSseParser  *self);
 /* The value of the last "retry:" field, or -1. */
 gint64       sq_sse_parser_get_retry_ms  (SqSseParser  *self);
+/* Back to a new parser: drops queued events, the last id and retry. */
 void         sq_sse_parser_reset         (SqSseParser  *self);
 
 G_END_DECLS
