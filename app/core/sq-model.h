@@ -41,7 +41,8 @@ typedef struct
   int          order;        /* x-order, or G_MAXINT */
   gboolean     required;
   gboolean     secret;       /* x-cog-secret / format password */
-  SqParamType  item_type;    /* SQ_PARAM_ARRAY only */
+  SqParamType  item_type;    /* SQ_PARAM_ARRAY: the items' type; SQ_PARAM_ENUM: the
+                              * values' type (STRING, INTEGER or NUMBER) */
 } SqModelParam;
 
 #define SQ_TYPE_MODEL_PARAM (sq_model_param_get_type ())
