@@ -35,6 +35,24 @@ const char         *sq_prediction_status_to_string      (SqPredictionStatus  sta
 SqPredictionStatus  sq_prediction_status_from_string    (const char         *status);
 gboolean            sq_prediction_status_is_terminal    (SqPredictionStatus  status);
 
+/* Signals:
+ *
+ * ::delta (const char *text): a piece of text to append, in order, each
+ *   piece exactly once. The concatenation of all deltas since the last
+ *   ::text-reset is sq_prediction_get_text().
+ *
+ * ::text-reset (const char *text): emitted only if Replicate's output
+ *   stops agreeing with the text received so far (it should not happen;
+ *   e.g. a resumed stream that did not replay from the start). @text is
+ *   the new full text: listeners replace what they have with it, and
+ *   later ::delta pieces append to it.
+ *
+ * Properties (read-only, notified on change): status, text,
+ * error-message, id (set as soon as the prediction exists on Replicate,
+ * so it can be stored for a resume with sq_prediction_new_for_id()),
+ * ttft-ms, total-ms, predict-time.
+ */
+
 #define SQ_TYPE_PREDICTION (sq_prediction_get_type ())
 
 G_DECLARE_FINAL_TYPE (SqPrediction, sq_prediction, SQ, PREDICTION, GObject)
