@@ -35,6 +35,12 @@ const char *sq_config_get_env_token         (void);
 char       *sq_config_dup_base_url          (void);
 /* The concurrency limit from settings (default 4). */
 guint       sq_config_get_concurrency       (void);
+/* Whether @base_url may be used as the API origin: empty or NULL (meaning
+ * Replicate), https://host[:port][/v1], or http:// on a loopback host.
+ * Fails with SQ_REPLICATE_ERROR_CONFIG or SQ_REPLICATE_ERROR_INSECURE and
+ * a message meant for a person. */
+gboolean    sq_config_check_base_url        (const char          *base_url,
+                                             GError             **error);
 
 /* The token: from the environment, else looked up in the keyring. The
  * result is NULL (no error) when there is none. */
