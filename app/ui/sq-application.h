@@ -7,12 +7,24 @@
 
 #include <adwaita.h>
 
+#include "sq-config.h"
+
 G_BEGIN_DECLS
 
 #define SQ_TYPE_APPLICATION (sq_application_get_type ())
 
 G_DECLARE_FINAL_TYPE (SqApplication, sq_application, SQ, APPLICATION, AdwApplication)
 
-SqApplication *sq_application_new (void);
+SqApplication *sq_application_new              (void);
+/* The application's settings; NULL before startup. */
+GSettings     *sq_application_get_settings     (SqApplication *self);
+/* Where the API token comes from, as last looked up. The token itself is
+ * never kept here. */
+SqTokenSource  sq_application_get_token_source (SqApplication *self);
+/* FALSE until the first lookup has finished. */
+gboolean       sq_application_get_token_checked (SqApplication *self);
+/* Looks the token up again (after Preferences changed it); notifies
+ * "token-source" and "token-checked". */
+void           sq_application_reload_token     (SqApplication *self);
 
 G_END_DECLS
