@@ -58,6 +58,7 @@ const char   *sq_image_get_name             (SqImage            *self);
 const char   *sq_image_get_source           (SqImage            *self);
 GBytes       *sq_image_get_bytes            (SqImage            *self);
 gsize         sq_image_get_size             (SqImage            *self);
+/* The size as stored in the file, before any EXIF orientation. */
 int           sq_image_get_width            (SqImage            *self);
 int           sq_image_get_height           (SqImage            *self);
 /* "png", "jpeg", "gif", "webp", ... as gdk-pixbuf names the format. */
@@ -65,7 +66,8 @@ const char   *sq_image_get_format           (SqImage            *self);
 const char   *sq_image_get_mime_type        (SqImage            *self);
 /* Lower-case hex SHA-256 of the bytes. */
 const char   *sq_image_get_hash             (SqImage            *self);
-/* At most SQ_IMAGE_THUMBNAIL_SIZE on the long side, made while loading. */
+/* At most SQ_IMAGE_THUMBNAIL_SIZE on the long side, made while loading,
+ * upright (EXIF orientation applied). */
 GdkPixbuf    *sq_image_get_thumbnail        (SqImage            *self);
 /* "data:<mime>;base64,..." */
 char         *sq_image_dup_data_uri         (SqImage            *self);
