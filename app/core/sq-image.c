@@ -176,7 +176,14 @@ static gboolean
 format_is (GdkPixbufFormat *format,
            const char      *name)
 {
-  return format != NULL && g_strcmp0 (gdk_pixbuf_format_get_name (format), name) == 0;
+  g_autofree char *format_name = NULL;
+
+  if (format == NULL)
+    return FALSE;
+
+  format_name = gdk_pixbuf_format_get_name (format);
+
+  return g_strcmp0 (format_name, name) == 0;
 }
 
 static void
@@ -360,7 +367,7 @@ decode (GBytes        *bytes,
   self->bytes = g_bytes_ref (bytes);
   self->width = info.width;
   self->height = info.height;
-  self->format = g_strdup (gdk_pixbuf_format_get_name (format));
+  self->format = gdk_pixbuf_format_get_name (format);
   mime_types = gdk_pixbuf_format_get_mime_types (format);
   self->mime_type = g_strdup (mime_types != NULL && mime_types[0] != NULL ?
                               mime_types[0] : "application/octet-stream");
