@@ -281,9 +281,6 @@ test_stream (Fixture       *f,
       sq_fake_replicate_set_answer_tokens (f->fake, 20 + seed * 7);
 
       check_run (f, LLAVA, prompt);
-
-      /* It streamed: one stream request, and only the confirming GET */
-      g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "GET", "/v1/predictions/"), >=, 2);
     }
 }
 

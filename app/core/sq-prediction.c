@@ -2,8 +2,8 @@
  *
  * One prediction from creation to a terminal state.
  *
- * The run goes: create (unless resumed by id) → stream urls.stream
- * through SqSseParser → GET urls.get until terminal. The GET after the
+ * The run goes: create (unless resumed by id) -> stream urls.stream
+ * through SqSseParser -> GET urls.get until terminal. The GET after the
  * stream confirms the status, reads the metrics and repairs the text;
  * when there is no stream, it fails to open or it drops without "done",
  * the same polling loop takes over. Text is reconciled against the
@@ -325,7 +325,7 @@ set_status (SqPrediction       *self,
   if (self->status == status)
     return;
 
-  g_debug ("Prediction %s: %s → %s", self->id ? self->id : "(new)",
+  g_debug ("Prediction %s: %s -> %s", self->id ? self->id : "(new)",
            sq_prediction_status_to_string (self->status),
            sq_prediction_status_to_string (status));
 
@@ -333,7 +333,7 @@ set_status (SqPrediction       *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
 }
 
-/* Statuses only move forward: starting → processing → terminal. */
+/* Statuses only move forward: starting -> processing -> terminal. */
 static void
 advance_status (SqPrediction       *self,
                 SqPredictionStatus  status)

@@ -855,7 +855,7 @@ request_handle_response (GTask       *task,
   GError *error = NULL;
   JsonObject *object;
 
-  g_debug ("%s %s → %u (attempt %u)", req->method, req->url, status, req->attempt);
+  g_debug ("%s %s -> %u (attempt %u)", req->method, req->url, status, req->attempt);
 
   if (req->want_stream || status < 200 || status >= 300)
     {
@@ -994,7 +994,7 @@ request_stream_cb (GObject      *object,
       g_ascii_strcasecmp (content_type, "text/event-stream") == 0)
     {
       request_finish_attempt (req, task);
-      g_debug ("%s %s → %u, streaming", req->method, req->url, status);
+      g_debug ("%s %s -> %u, streaming", req->method, req->url, status);
       g_task_return_pointer (task, g_steal_pointer (&stream), g_object_unref);
       g_object_unref (task);
       return;
