@@ -189,6 +189,23 @@ strv_has (GStrv       strv,
   return strv != NULL && s != NULL && g_strv_contains ((const char * const *) strv, s);
 }
 
+static guint
+count_stream_requests (SqFakeReplicate *fake)
+{
+  g_autoptr(GPtrArray) requests = sq_fake_replicate_dup_requests (fake);
+  guint count = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    {
+      SqFakeRequest *request = g_ptr_array_index (requests, i);
+
+      if (request->on_stream_server)
+        count++;
+    }
+
+  return count;
+}
+
 /* Runs @model_ref on @prompt and checks the text arrived whole and once. */
 static void
 check_run (Fixture    *f,
@@ -233,6 +250,8 @@ check_run (Fixture    *f,
 
   /* Exactly one create */
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/predictions"), ==, 1);
+  /* At most one reconnection of the stream */
+  g_assert_cmpuint (count_stream_requests (f->fake), <=, 2);
 
   watch_clear (&watch, prediction);
 }

@@ -618,7 +618,10 @@ typedef struct
   SqSseParser  *parser;
   GInputStream *stream;
   gboolean      stream_done;
+  gboolean      stream_unsafe;    /* can no longer tell new events from old */
+  gboolean      reconnected;
   char         *stream_error;     /* detail of an "error" event */
+  GHashTable   *seen_ids;         /* ids of the output events taken */
 
   GSource      *poll_source;
 
@@ -643,6 +646,7 @@ run_data_free (gpointer data)
     }
   g_clear_object (&run->cancel_cancellable);
   g_free (run->stream_error);
+  g_clear_pointer (&run->seen_ids, g_hash_table_unref);
   g_free (run);
 }
 
@@ -925,7 +929,10 @@ run_poll_now (GTask *task)
 
 /* Streaming */
 
-static void run_read_next (GTask *task);
+static void run_read_next      (GTask        *task);
+static void run_open_stream_cb (GObject      *object,
+                                GAsyncResult *result,
+                                gpointer      user_data);
 
 static void
 run_handle_event (GTask      *task,
@@ -936,6 +943,20 @@ run_handle_event (GTask      *task,
 
   if (g_strcmp0 (event->event, "output") == 0)
     {
+      /* After a reconnection the server may replay events: ids tell.
+       * Without an id there is no telling, so the stream is left for
+       * polling, which cannot repeat text. */
+      if (event->id != NULL)
+        {
+          if (!g_hash_table_add (run->seen_ids, g_strdup (event->id)))
+            return;
+        }
+      else if (run->reconnected)
+        {
+          run->stream_unsafe = TRUE;
+          return;
+        }
+
       if (*event->data != '\0')
         advance_status (self, SQ_PREDICTION_PROCESSING);
       append_text (self, event->data, strlen (event->data));
@@ -967,7 +988,7 @@ run_drain_events (GTask *task)
 {
   RunData *run = g_task_get_task_data (task);
 
-  while (!run->stream_done && !run_is_cancelled (task))
+  while (!run->stream_done && !run->stream_unsafe && !run_is_cancelled (task))
     {
       g_autoptr(SqSseEvent) event = sq_sse_parser_pop (run->parser);
 
@@ -991,6 +1012,20 @@ run_stream_ended (GTask *task)
   if (run_is_cancelled (task))
     {
       run_start_cancel (task);
+      return;
+    }
+
+  /* Once, pick the stream up where it broke. */
+  if (!run->stream_done && !run->stream_unsafe && !run->reconnected)
+    {
+      const char *last_id = sq_sse_parser_get_last_id (run->parser);
+
+      g_debug ("Prediction %s: the stream ended without done, reconnecting after %s",
+               self->id, last_id ? last_id : "(none)");
+      run->reconnected = TRUE;
+      sq_replicate_client_open_stream_async (self->client, self->stream_url, last_id,
+                                             g_task_get_cancellable (task),
+                                             run_open_stream_cb, task);
       return;
     }
 
@@ -1082,7 +1117,12 @@ run_open_stream_cb (GObject      *object,
     }
 
   run->stream = g_steal_pointer (&stream);
-  run->parser = sq_sse_parser_new ();
+  if (run->parser == NULL)
+    run->parser = sq_sse_parser_new ();
+  else
+    sq_sse_parser_reset (run->parser);
+  if (run->seen_ids == NULL)
+    run->seen_ids = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   run_read_next (task);
 }
 
