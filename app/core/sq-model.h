@@ -97,6 +97,8 @@ const char   *sq_model_map_setting          (SqModel       *self,
  * model's own) to values as strings ("0.2", "true", "512"); generic keys
  * the model lacks are dropped, model keys are checked against type and
  * range. Fails with SQ_MODEL_ERROR_BAD_PARAMETER and a clear message.
+ * @image_uri may be NULL to leave the image out; for a model whose image
+ * key takes an array it is sent as an array of one.
  * (element-type utf8 utf8) */
 JsonObject   *sq_model_build_input          (SqModel       *self,
                                              const char    *prompt,
