@@ -84,6 +84,20 @@ enum {
 
 static guint signals[N_SIGNALS];
 
+/* The string value of @member, or NULL when it is absent or not a string. */
+static const char *
+string_member (JsonObject *object,
+               const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
 /* Status helpers */
 
 static const GEnumValue status_values[] = {
@@ -481,7 +495,7 @@ static GDateTime *
 parse_time (JsonObject *object,
             const char *member)
 {
-  const char *value = json_object_get_string_member_with_default (object, member, NULL);
+  const char *value = string_member (object, member);
   g_autoptr(GTimeZone) utc = NULL;
 
   if (value == NULL || *value == '\0')
@@ -533,7 +547,7 @@ apply_json (SqPrediction *self,
 
   g_object_freeze_notify (G_OBJECT (self));
 
-  id = json_object_get_string_member_with_default (object, "id", NULL);
+  id = string_member (object, "id");
   if (id != NULL && self->id == NULL)
     {
       self->id = g_strdup (id);
@@ -545,12 +559,12 @@ apply_json (SqPrediction *self,
     urls = json_object_get_object_member (object, "urls");
   if (urls != NULL)
     {
-      replace_string (&self->get_url, json_object_get_string_member_with_default (urls, "get", NULL));
-      replace_string (&self->cancel_url, json_object_get_string_member_with_default (urls, "cancel", NULL));
-      replace_string (&self->stream_url, json_object_get_string_member_with_default (urls, "stream", NULL));
+      replace_string (&self->get_url, string_member (urls, "get"));
+      replace_string (&self->cancel_url, string_member (urls, "cancel"));
+      replace_string (&self->stream_url, string_member (urls, "stream"));
     }
 
-  status_str = json_object_get_string_member_with_default (object, "status", NULL);
+  status_str = string_member (object, "status");
   status = sq_prediction_status_from_string (status_str);
 
   if (json_object_has_member (object, "error"))
@@ -968,8 +982,7 @@ run_handle_event (GTask      *task,
 
       if (json_parser_load_from_data (parser, event->data, -1, NULL) &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        detail = json_object_get_string_member_with_default (json_node_get_object (json_parser_get_root (parser)),
-                                                            "detail", NULL);
+        detail = string_member (json_node_get_object (json_parser_get_root (parser)), "detail");
       g_free (run->stream_error);
       run->stream_error = g_strdup (detail != NULL ? detail : event->data);
       g_debug ("Prediction %s: error event: %s", self->id, run->stream_error);

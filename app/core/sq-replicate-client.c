@@ -135,6 +135,20 @@ request_free (gpointer data)
   g_free (req);
 }
 
+/* The string value of @member, or NULL when it is absent or not a string. */
+static const char *
+string_member (JsonObject *object,
+               const char *member)
+{
+  JsonNode *node = json_object_get_member (object, member);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) ||
+      json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+
+  return json_node_get_string (node);
+}
+
 /* URL helpers */
 
 static gboolean
@@ -452,14 +466,17 @@ note_stream_origin (SqReplicateClient *self,
   g_autoptr(GUri) uri = NULL;
   char *key;
 
-  if (object == NULL || !json_object_has_member (object, "urls"))
+  if (object == NULL ||
+      !json_object_has_member (object, "urls") ||
+      !JSON_NODE_HOLDS_OBJECT (json_object_get_member (object, "urls")))
     return;
 
   urls = json_object_get_object_member (object, "urls");
-  if (urls == NULL || !json_object_has_member (urls, "stream"))
+  if (!json_object_has_member (urls, "stream") ||
+      !JSON_NODE_HOLDS_VALUE (json_object_get_member (urls, "stream")))
     return;
 
-  stream = json_object_get_string_member_with_default (urls, "stream", NULL);
+  stream = string_member (urls, "stream");
   if (stream == NULL)
     return;
 
@@ -501,8 +518,8 @@ body_detail (SoupMessage  *msg,
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *problem = json_node_get_object (json_parser_get_root (parser));
-          const char *detail = json_object_get_string_member_with_default (problem, "detail", NULL);
-          const char *title = json_object_get_string_member_with_default (problem, "title", NULL);
+          const char *detail = string_member (problem, "detail");
+          const char *title = string_member (problem, "title");
 
           if (problem_out != NULL)
             *problem_out = json_object_ref (problem);
