@@ -275,6 +275,32 @@ test_base_url (void)
     g_assert_false (sq_replicate_client_has_token (client));
   }
 
+  /* A pasted token keeps no stray whitespace; control characters could
+   * forge headers and are refused. */
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SqReplicateClient) client = sq_replicate_client_new (NULL, " r8_abc\n", &error);
+
+    g_assert_no_error (error);
+    g_assert_true (sq_replicate_client_has_token (client));
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SqReplicateClient) client =
+      sq_replicate_client_new (NULL, "r8_abc\r\nX-Evil: 1", &error);
+
+    g_assert_null (client);
+    g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG);
+    g_assert_null (strstr (error->message, "r8_abc"));
+  }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(SqReplicateClient) client = sq_replicate_client_new (NULL, "  \t ", &error);
+
+    g_assert_no_error (error);
+    g_assert_false (sq_replicate_client_has_token (client));
+  }
+
   {
     g_autoptr(GError) error = NULL;
     g_autoptr(SoupSession) session = soup_session_new ();

@@ -349,12 +349,31 @@ sq_replicate_client_new_with_session (SoupSession  *session,
   if (api_url == NULL)
     return NULL;
 
+  if (token != NULL)
+    {
+      g_autofree char *stripped = g_strstrip (g_strdup (token));
+
+      for (const char *p = stripped; *p != '\0'; p++)
+        if ((guchar) *p < 0x20 || (guchar) *p == 0x7f)
+          {
+            g_set_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG,
+                         _("The API token contains control characters; paste it again"));
+            memset (stripped, 0, strlen (stripped));
+            return NULL;
+          }
+      memset (stripped, 0, strlen (stripped));
+    }
+
   self = g_object_new (SQ_TYPE_REPLICATE_CLIENT, NULL);
   self->api_url = g_steal_pointer (&api_url);
   self->api_origin = g_steal_pointer (&origin);
 
-  if (token != NULL && *token != '\0')
-    self->token = g_strstrip (g_strdup (token));
+  if (token != NULL)
+    {
+      self->token = g_strstrip (g_strdup (token));
+      if (*self->token == '\0')
+        g_clear_pointer (&self->token, g_free);
+    }
 
   if (session != NULL)
     self->session = g_object_ref (session);
