@@ -1,0 +1,1283 @@
+/* sq-cli-ask.c
+ *
+ * squint ask [-m MODEL]... -i IMAGE... [-p KEY=VALUE]... [--json] PROMPT
+ *
+ * Asks every model about every image, all at once. Every check that can
+ * be made locally (options, images, models, parameters) is made before
+ * the first request to Replicate. Ctrl+C cancels every prediction (on
+ * Replicate too), prints what arrived so far and exits with 130; a
+ * second Ctrl+C exits at once.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#define G_LOG_DOMAIN "sq-cli-ask"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+#include <signal.h>
+#include <string.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "sq-config.h"
+#include "sq-error.h"
+#include "sq-image.h"
+#include "sq-model.h"
+#include "sq-model-catalog.h"
+#include "sq-prediction.h"
+#include "sq-replicate-client.h"
+
+#include "sq-cli-private.h"
+
+#define DEFAULT_MODEL "llava-13b"
+
+typedef enum
+{
+  PHASE_IMAGES,
+  PHASE_CLIENT,
+  PHASE_MODELS,
+  PHASE_ANSWERS,
+  PHASE_DONE,
+} Phase;
+
+typedef struct _Ask Ask;
+
+typedef struct
+{
+  Ask          *ask;          /* unowned */
+  guint         model_index;
+  guint         image_index;
+  SqPrediction *prediction;   /* nullable until started */
+  GError       *error;        /* why it failed, NULL otherwise */
+  gboolean      canceled;
+  gboolean      done;
+} Answer;
+
+struct _Ask
+{
+  GMainLoop          *loop;
+  GCancellable       *cancellable;
+  Phase               phase;
+  guint               pending;       /* async operations in flight */
+  int                 setup_status;  /* the exit status that ended the setup, or -1 */
+  guint               n_interrupts;
+
+  /* Options */
+  char               *prompt;
+  gboolean            json;
+  char              **model_names;
+  char              **image_args;
+  GPtrArray          *param_keys;    /* (element-type utf8) in command-line order */
+  GPtrArray          *param_values;  /* (element-type utf8) */
+
+  SoupSession        *download_session;
+  SqReplicateClient  *client;
+  SqModelCatalog     *catalog;
+  SqModelCatalog     *offline_catalog;
+  GPtrArray          *models;        /* (element-type SqModel) by model_names index, NULL until resolved */
+  GPtrArray          *images;        /* (element-type SqImage) by image_args index */
+  GPtrArray          *settings;      /* (element-type GHashTable) model key → value, by model index */
+  GPtrArray          *answers;       /* (element-type Answer) */
+
+  guint               n_finished;
+  guint               n_failed;
+  gboolean            auth_failed;
+  gboolean            stream_single;
+  gboolean            stdout_dirty;  /* stdout holds streamed text without its final newline */
+  gboolean            printed_block;
+  gboolean            stderr_tty;
+  gboolean            status_visible;
+};
+
+static void ask_next_phase (Ask *ask);
+
+/* For arrays with holes (what failed to load or resolve). */
+static void
+object_unref_nullable (gpointer object)
+{
+  g_clear_object (&object);
+}
+
+static void
+answer_free (Answer *answer)
+{
+  g_clear_object (&answer->prediction);
+  g_clear_error (&answer->error);
+  g_free (answer);
+}
+
+static void
+ask_free (Ask *ask)
+{
+  g_clear_pointer (&ask->loop, g_main_loop_unref);
+  g_clear_object (&ask->cancellable);
+  g_clear_pointer (&ask->prompt, g_free);
+  g_clear_pointer (&ask->model_names, g_strfreev);
+  g_clear_pointer (&ask->image_args, g_strfreev);
+  g_clear_pointer (&ask->param_keys, g_ptr_array_unref);
+  g_clear_pointer (&ask->param_values, g_ptr_array_unref);
+  g_clear_pointer (&ask->answers, g_ptr_array_unref);
+  g_clear_pointer (&ask->settings, g_ptr_array_unref);
+  g_clear_pointer (&ask->models, g_ptr_array_unref);
+  g_clear_pointer (&ask->images, g_ptr_array_unref);
+  g_clear_object (&ask->catalog);
+  g_clear_object (&ask->offline_catalog);
+  g_clear_object (&ask->client);
+  g_clear_object (&ask->download_session);
+  g_free (ask);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Ask, ask_free)
+
+static SqModel *
+ask_get_model (Ask   *ask,
+               guint  index)
+{
+  return g_ptr_array_index (ask->models, index);
+}
+
+static SqImage *
+ask_get_image (Ask   *ask,
+               guint  index)
+{
+  return g_ptr_array_index (ask->images, index);
+}
+
+static const char *
+answer_get_model_name (Answer *answer)
+{
+  SqModel *model = ask_get_model (answer->ask, answer->model_index);
+
+  return sq_model_get_display_name (model);
+}
+
+static const char *
+answer_get_image_name (Answer *answer)
+{
+  return sq_image_get_name (ask_get_image (answer->ask, answer->image_index));
+}
+
+/* The status line: on stderr, and only when stderr is a terminal. */
+
+static void
+ask_clear_status (Ask *ask)
+{
+  if (!ask->status_visible)
+    return;
+
+  fputs ("\r\033[K", stderr);
+  fflush (stderr);
+  ask->status_visible = FALSE;
+}
+
+static void
+ask_show_status (Ask *ask)
+{
+  g_autofree char *text = NULL;
+
+  if (!ask->stderr_tty)
+    return;
+
+  switch (ask->phase)
+    {
+    case PHASE_IMAGES:
+      text = g_strdup (_("Loading images…"));
+      break;
+
+    case PHASE_CLIENT:
+      text = NULL;
+      break;
+
+    case PHASE_MODELS:
+      text = g_strdup (_("Looking up models…"));
+      break;
+
+    case PHASE_ANSWERS:
+      if (ask->n_interrupts > 0)
+        text = g_strdup (_("Canceling… (press Ctrl+C again to quit at once)"));
+      else if (ask->stream_single && ask->stdout_dirty)
+        text = NULL; /* the answer itself shows the progress */
+      else if (ask->stream_single)
+        text = g_strdup_printf (_("Waiting for %s…"),
+                                answer_get_model_name (g_ptr_array_index (ask->answers, 0)));
+      else
+        text = g_strdup_printf (_("%u of %u answers done, %u failed"),
+                                ask->n_finished, ask->answers->len, ask->n_failed);
+      break;
+
+    case PHASE_DONE:
+    default:
+      text = NULL;
+      break;
+    }
+
+  ask_clear_status (ask);
+  if (text == NULL)
+    return;
+
+  /* Streamed text without its newline yet: the status goes on a line of its own. */
+  if (ask->stdout_dirty && isatty (STDOUT_FILENO))
+    return;
+
+  fprintf (stderr, "%s", text);
+  fflush (stderr);
+  ask->status_visible = TRUE;
+}
+
+/* Prints an error for one answer, or for the command. */
+static void
+ask_printerr (Ask        *ask,
+              const char *message)
+{
+  ask_clear_status (ask);
+  fflush (stdout);
+  fprintf (stderr, "%s\n", message);
+  fflush (stderr);
+}
+
+static void
+ask_set_setup_status (Ask *ask,
+                      int  status)
+{
+  ask->setup_status = MAX (ask->setup_status, status);
+}
+
+static void
+ask_op_done (Ask *ask)
+{
+  g_assert (ask->pending > 0);
+
+  if (--ask->pending == 0)
+    ask_next_phase (ask);
+}
+
+/* Signals */
+
+static gboolean
+ask_signal_cb (gpointer user_data)
+{
+  Ask *ask = user_data;
+
+  if (ask->n_interrupts++ > 0)
+    {
+      /* The second one: leave now, with whatever was printed. */
+      fflush (stdout);
+      fflush (stderr);
+      _exit (SQ_EXIT_INTERRUPTED);
+    }
+
+  g_debug ("Interrupted: canceling everything");
+  g_cancellable_cancel (ask->cancellable);
+  ask_show_status (ask);
+
+  return G_SOURCE_CONTINUE;
+}
+
+/* Output */
+
+static void
+json_add_string_or_null (JsonBuilder *builder,
+                         const char  *member,
+                         const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static void
+json_add_ms_or_null (JsonBuilder *builder,
+                     const char  *member,
+                     gint64       value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value >= 0)
+    json_builder_add_int_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+static const char *
+answer_get_status (Answer *answer)
+{
+  if (answer->canceled)
+    return "canceled";
+
+  if (answer->prediction != NULL)
+    {
+      SqPredictionStatus status = sq_prediction_get_status (answer->prediction);
+
+      /* A run that ended with an error but no terminal status (e.g. a refused create). */
+      if (answer->error != NULL && !sq_prediction_status_is_terminal (status))
+        return "failed";
+
+      return sq_prediction_status_to_string (status);
+    }
+
+  return answer->error != NULL ? "failed" : "queued";
+}
+
+static const char *
+answer_get_text (Answer *answer)
+{
+  return answer->prediction != NULL ? sq_prediction_get_text (answer->prediction) : "";
+}
+
+static void
+answer_print_json (Answer *answer)
+{
+  Ask *ask = answer->ask;
+  SqModel *model = ask_get_model (ask, answer->model_index);
+  SqPrediction *prediction = answer->prediction;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonGenerator) generator = json_generator_new ();
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *line = NULL;
+
+  json_builder_begin_object (builder);
+  json_add_string_or_null (builder, "model", sq_model_get_display_name (model));
+  json_add_string_or_null (builder, "model_ref", sq_model_get_ref (model));
+  json_add_string_or_null (builder, "prompt", ask->prompt);
+  json_add_string_or_null (builder, "image", answer_get_image_name (answer));
+  json_add_string_or_null (builder, "response", answer_get_text (answer));
+  json_add_string_or_null (builder, "status", answer_get_status (answer));
+  json_add_string_or_null (builder, "error", answer->error != NULL ? answer->error->message : NULL);
+  /* Nobody rated these yet: unrated is null, never 0. */
+  json_add_string_or_null (builder, "correctness", NULL);
+  json_add_string_or_null (builder, "relevance", NULL);
+  json_add_string_or_null (builder, "notes", NULL);
+  json_add_string_or_null (builder, "prediction_id",
+                           prediction != NULL ? sq_prediction_get_id (prediction) : NULL);
+  json_add_ms_or_null (builder, "ttft_ms", prediction != NULL ? sq_prediction_get_ttft_ms (prediction) : -1);
+  json_add_ms_or_null (builder, "total_ms", prediction != NULL ? sq_prediction_get_total_ms (prediction) : -1);
+  json_builder_end_object (builder);
+
+  root = json_builder_get_root (builder);
+  json_generator_set_root (generator, root);
+  json_generator_set_pretty (generator, FALSE);
+  line = json_generator_to_data (generator, NULL);
+
+  ask_clear_status (ask);
+  fputs (line, stdout);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static void
+answer_print (Answer *answer)
+{
+  Ask *ask = answer->ask;
+  const char *text = answer_get_text (answer);
+
+  if (ask->json)
+    {
+      answer_print_json (answer);
+    }
+  else if (ask->stream_single)
+    {
+      /* The text went out as it arrived; end its line. */
+      if (ask->stdout_dirty || answer->error == NULL)
+        {
+          ask_clear_status (ask);
+          fputc ('\n', stdout);
+          fflush (stdout);
+          ask->stdout_dirty = FALSE;
+        }
+    }
+  else if (*text != '\0' || (answer->error == NULL && !answer->canceled))
+    {
+      ask_clear_status (ask);
+      fprintf (stdout, "%s== %s · %s ==\n%s\n",
+               ask->printed_block ? "\n" : "",
+               answer_get_model_name (answer),
+               answer_get_image_name (answer),
+               text);
+      fflush (stdout);
+      ask->printed_block = TRUE;
+    }
+
+  if (answer->error != NULL)
+    {
+      g_autofree char *message = NULL;
+
+      /* Translators: "fuyu-8b on cat.png failed: <why>" */
+      message = g_strdup_printf (_("%s on %s failed: %s"),
+                                 answer_get_model_name (answer),
+                                 answer_get_image_name (answer),
+                                 answer->error->message);
+      ask_printerr (ask, message);
+    }
+  else if (answer->canceled)
+    {
+      g_autofree char *message = NULL;
+
+      /* Translators: "fuyu-8b on cat.png was canceled" */
+      message = g_strdup_printf (_("%s on %s was canceled"),
+                                 answer_get_model_name (answer),
+                                 answer_get_image_name (answer));
+      ask_printerr (ask, message);
+    }
+}
+
+static void
+answer_finish (Answer *answer,
+               GError *error)
+{
+  Ask *ask = answer->ask;
+
+  g_assert (!answer->done);
+
+  answer->done = TRUE;
+  ask->n_finished++;
+
+  if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      answer->canceled = TRUE;
+      g_error_free (error);
+    }
+  else if (error != NULL)
+    {
+      answer->error = error;
+      ask->n_failed++;
+      if (_sq_cli_exit_status_for_error (error) == SQ_EXIT_CONFIG)
+        ask->auth_failed = TRUE;
+    }
+
+  answer_print (answer);
+  ask_show_status (ask);
+}
+
+/* Phase 4: prepare each image once, then run its predictions. */
+
+static void
+prediction_delta_cb (SqPrediction *prediction,
+                     const char   *text,
+                     gpointer      user_data)
+{
+  Answer *answer = user_data;
+  Ask *ask = answer->ask;
+
+  if (!ask->stream_single || ask->json || text == NULL || *text == '\0')
+    return;
+
+  if (!ask->stdout_dirty)
+    ask_clear_status (ask);
+
+  fputs (text, stdout);
+  fflush (stdout);
+  ask->stdout_dirty = TRUE;
+}
+
+/* Replicate's output stopped agreeing with what arrived (it should not
+ * happen). Streamed text cannot be taken back: say so and print it whole. */
+static void
+prediction_text_reset_cb (SqPrediction *prediction,
+                          const char   *text,
+                          gpointer      user_data)
+{
+  Answer *answer = user_data;
+  Ask *ask = answer->ask;
+
+  if (!ask->stream_single || ask->json)
+    return;
+
+  if (ask->stdout_dirty)
+    {
+      fputc ('\n', stdout);
+      ask->stdout_dirty = FALSE;
+    }
+  ask_printerr (ask, _("The answer was corrected by Replicate; here it is again from the start."));
+
+  if (text != NULL && *text != '\0')
+    {
+      fputs (text, stdout);
+      ask->stdout_dirty = TRUE;
+    }
+  fflush (stdout);
+}
+
+static void
+prediction_run_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Answer *answer = user_data;
+  Ask *ask = answer->ask;
+  g_autoptr(GError) error = NULL;
+
+  if (!sq_prediction_run_finish (SQ_PREDICTION (object), result, &error) && error == NULL)
+    g_set_error_literal (&error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_FAILED,
+                         _("The prediction did not succeed"));
+
+  g_signal_handlers_disconnect_by_func (object, prediction_delta_cb, answer);
+  g_signal_handlers_disconnect_by_func (object, prediction_text_reset_cb, answer);
+  answer_finish (answer, g_steal_pointer (&error));
+  ask_op_done (ask);
+}
+
+static void
+answer_start (Answer     *answer,
+              const char *image_input)
+{
+  Ask *ask = answer->ask;
+  SqModel *model = ask_get_model (ask, answer->model_index);
+  GHashTable *settings = g_ptr_array_index (ask->settings, answer->model_index);
+  g_autoptr(JsonObject) input = NULL;
+  g_autoptr(GError) error = NULL;
+
+  input = sq_model_build_input (model, ask->prompt, image_input, settings, &error);
+  if (input == NULL)
+    {
+      answer_finish (answer, g_steal_pointer (&error));
+      return;
+    }
+
+  answer->prediction = sq_prediction_new (ask->client, sq_model_get_ref (model), input);
+  g_signal_connect (answer->prediction, "delta", G_CALLBACK (prediction_delta_cb), answer);
+  g_signal_connect (answer->prediction, "text-reset", G_CALLBACK (prediction_text_reset_cb), answer);
+
+  ask->pending++;
+  sq_prediction_run_async (answer->prediction, ask->cancellable, prediction_run_cb, answer);
+}
+
+typedef struct
+{
+  Ask   *ask;
+  guint  image_index;
+} PrepareData;
+
+static void
+prepare_input_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree PrepareData *data = user_data;
+  Ask *ask = data->ask;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *image_input = NULL;
+
+  image_input = sq_image_prepare_input_finish (SQ_IMAGE (object), result, &error);
+
+  for (guint i = 0; i < ask->answers->len; i++)
+    {
+      Answer *answer = g_ptr_array_index (ask->answers, i);
+
+      if (answer->image_index != data->image_index)
+        continue;
+
+      if (image_input != NULL && !g_cancellable_is_cancelled (ask->cancellable))
+        answer_start (answer, image_input);
+      else if (image_input != NULL)
+        answer_finish (answer, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Canceled"));
+      else
+        answer_finish (answer, g_error_copy (error));
+    }
+
+  ask_op_done (ask);
+}
+
+static void
+ask_start_answers (Ask *ask)
+{
+  for (guint m = 0; m < ask->models->len; m++)
+    {
+      for (guint i = 0; i < ask->images->len; i++)
+        {
+          Answer *answer = g_new0 (Answer, 1);
+
+          answer->ask = ask;
+          answer->model_index = m;
+          answer->image_index = i;
+          g_ptr_array_add (ask->answers, answer);
+        }
+    }
+
+  ask->stream_single = ask->answers->len == 1 && !ask->json;
+  ask->phase = PHASE_ANSWERS;
+  ask_show_status (ask);
+
+  for (guint i = 0; i < ask->images->len; i++)
+    {
+      PrepareData *data = g_new0 (PrepareData, 1);
+
+      data->ask = ask;
+      data->image_index = i;
+      ask->pending++;
+      sq_image_prepare_input_async (ask_get_image (ask, i), ask->client, ask->cancellable,
+                                    prepare_input_cb, data);
+    }
+}
+
+/* Phase 3: parameters, checked against every model before anything is sent. */
+
+static void
+settings_add_default (GHashTable *settings,
+                      SqModel    *model,
+                      const char *key,
+                      const char *value)
+{
+  const char *model_key = sq_model_map_setting (model, key);
+  g_autoptr(GError) error = NULL;
+
+  if (model_key == NULL ||
+      g_strcmp0 (model_key, sq_model_get_prompt_key (model)) == 0 ||
+      g_strcmp0 (model_key, sq_model_get_image_key (model)) == 0)
+    return;
+
+  /* A saved default this model cannot take is left out, not an error. */
+  if (!sq_model_check_setting (model, model_key, value, &error))
+    {
+      g_debug ("Not applying %s=%s to %s: %s", key, value,
+               sq_model_get_display_name (model), error->message);
+      return;
+    }
+
+  g_hash_table_insert (settings, g_strdup (model_key), g_strdup (value));
+}
+
+/* The default generation settings: a value is used when its override-*
+ * key is on. */
+static void
+settings_add_overrides (GHashTable *settings,
+                        SqModel    *model,
+                        GSettings  *gsettings)
+{
+  static const char * const generic[] = {
+    SQ_SETTING_MAX_NEW_TOKENS,
+    SQ_SETTING_TEMPERATURE,
+    SQ_SETTING_TOP_P,
+    SQ_SETTING_NUM_BEAMS,
+    SQ_SETTING_REPETITION_PENALTY,
+  };
+  g_autoptr(GSettingsSchema) schema = NULL;
+
+  g_object_get (gsettings, "settings-schema", &schema, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
+    {
+      g_autofree char *key = g_strdelimit (g_strdup (generic[i]), "_", '-');
+      g_autofree char *override_key = g_strconcat ("override-", key, NULL);
+      g_autoptr(GVariant) value = NULL;
+      g_autofree char *text = NULL;
+
+      if (!g_settings_schema_has_key (schema, override_key) ||
+          !g_settings_schema_has_key (schema, key) ||
+          !g_settings_get_boolean (gsettings, override_key))
+        continue;
+
+      value = g_settings_get_value (gsettings, key);
+      if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
+        text = g_strdup_printf ("%d", g_variant_get_int32 (value));
+      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+        text = _sq_cli_format_double (g_variant_get_double (value));
+      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
+        text = g_variant_dup_string (value, NULL);
+      else
+        continue;
+
+      settings_add_default (settings, model, generic[i], text);
+    }
+}
+
+/* The per-model settings saved by the window ("model-settings"), by
+ * reference or alias. */
+static void
+settings_add_model_settings (GHashTable *settings,
+                             SqModel    *model,
+                             const char *name,
+                             GSettings  *gsettings)
+{
+  const char *names[] = { sq_model_get_ref (model), sq_model_get_alias (model), name };
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GVariant) all = NULL;
+
+  g_object_get (gsettings, "settings-schema", &schema, NULL);
+  if (!g_settings_schema_has_key (schema, "model-settings"))
+    return;
+
+  all = g_settings_get_value (gsettings, "model-settings");
+  if (!g_variant_is_of_type (all, G_VARIANT_TYPE ("a{sa{ss}}")))
+    return;
+
+  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
+    {
+      g_autoptr(GVariant) params = NULL;
+      GVariantIter iter;
+      const char *key;
+      const char *value;
+
+      if (names[n] == NULL)
+        continue;
+
+      params = g_variant_lookup_value (all, names[n], G_VARIANT_TYPE ("a{ss}"));
+      if (params == NULL)
+        continue;
+
+      g_variant_iter_init (&iter, params);
+      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
+        settings_add_default (settings, model, key, value);
+
+      break;
+    }
+}
+
+static gboolean
+ask_check_settings (Ask *ask)
+{
+  g_autoptr(GSettings) gsettings = sq_config_new_settings ();
+  gboolean ok = TRUE;
+
+  for (guint m = 0; m < ask->models->len; m++)
+    {
+      GHashTable *settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+      SqModel *model = ask_get_model (ask, m);
+
+      if (gsettings != NULL)
+        {
+          settings_add_overrides (settings, model, gsettings);
+          settings_add_model_settings (settings, model, ask->model_names[m], gsettings);
+        }
+
+      g_ptr_array_add (ask->settings, settings);
+    }
+
+  for (guint p = 0; p < ask->param_keys->len; p++)
+    {
+      const char *key = g_ptr_array_index (ask->param_keys, p);
+      const char *value = g_ptr_array_index (ask->param_values, p);
+      gboolean taken = FALSE;
+
+      for (guint m = 0; m < ask->models->len; m++)
+        {
+          SqModel *model = ask_get_model (ask, m);
+          GHashTable *settings = g_ptr_array_index (ask->settings, m);
+          const char *model_key = sq_model_map_setting (model, key);
+          g_autoptr(GError) error = NULL;
+
+          /* The prompt or the image key: let the model say why not. */
+          if (g_strcmp0 (key, sq_model_get_prompt_key (model)) == 0 ||
+              g_strcmp0 (key, sq_model_get_image_key (model)) == 0)
+            {
+              if (!sq_model_check_setting (model, key, value, &error))
+                _sq_cli_printerr ("ask", "%s", error->message);
+              ok = FALSE;
+              taken = TRUE;
+              break;
+            }
+
+          if (model_key == NULL)
+            continue;
+
+          taken = TRUE;
+
+          if (!sq_model_check_setting (model, model_key, value, &error))
+            {
+              /* The message names the model. */
+              _sq_cli_printerr ("ask", "%s", error->message);
+              ok = FALSE;
+              continue;
+            }
+
+          g_hash_table_insert (settings, g_strdup (model_key), g_strdup (value));
+        }
+
+      if (!taken)
+        {
+          g_autoptr(GString) names = g_string_new (NULL);
+
+          for (guint m = 0; m < ask->models->len; m++)
+            g_string_append_printf (names, "%s%s", m > 0 ? ", " : "",
+                                    sq_model_get_display_name (ask_get_model (ask, m)));
+
+          _sq_cli_printerr ("ask", _("No selected model takes the parameter “%s” (models: %s). "
+                                     "Run “squint models” to see their parameters."),
+                            key, names->str);
+          ok = FALSE;
+        }
+    }
+
+  return ok;
+}
+
+/* Phase 2: the models. */
+
+typedef struct
+{
+  Ask   *ask;
+  guint  model_index;
+} ResolveData;
+
+static void
+resolve_model_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  g_autofree ResolveData *data = user_data;
+  Ask *ask = data->ask;
+  const char *name = ask->model_names[data->model_index];
+  g_autoptr(SqModel) model = NULL;
+  g_autoptr(GError) error = NULL;
+
+  model = sq_model_catalog_resolve_finish (SQ_MODEL_CATALOG (object), result, &error);
+  if (model != NULL)
+    {
+      g_ptr_array_index (ask->models, data->model_index) = g_steal_pointer (&model);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
+    }
+  else
+    {
+      int status = _sq_cli_exit_status_for_error (error);
+
+      if (g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_NOT_FOUND) ||
+          g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_FORBIDDEN))
+        status = SQ_EXIT_USAGE;
+
+      ask_clear_status (ask);
+      if (status == SQ_EXIT_USAGE)
+        _sq_cli_printerr ("ask", _("Unknown model “%s”: %s"), name, error->message);
+      else
+        _sq_cli_printerr ("ask", _("Could not look up the model “%s”: %s"), name, error->message);
+      ask_set_setup_status (ask, status);
+    }
+
+  ask_op_done (ask);
+}
+
+/* Resolves the models that are still missing: with @online FALSE only the
+ * aliases, from their built-in schemas (or the cache) without the network;
+ * with @online TRUE the rest, through the client. */
+static void
+ask_resolve_models (Ask      *ask,
+                    gboolean  online)
+{
+  SqModelCatalog *catalog;
+
+  if (online)
+    {
+      g_assert (ask->client != NULL);
+      ask->catalog = sq_model_catalog_new (ask->client, NULL);
+      catalog = ask->catalog;
+    }
+  else
+    {
+      ask->offline_catalog = sq_model_catalog_new (NULL, NULL);
+      catalog = ask->offline_catalog;
+    }
+
+  for (guint m = 0; ask->model_names[m] != NULL; m++)
+    {
+      ResolveData *data;
+
+      if (m >= ask->models->len)
+        g_ptr_array_add (ask->models, NULL);
+
+      if (g_ptr_array_index (ask->models, m) != NULL)
+        continue;
+      if (!online && sq_model_alias_lookup (ask->model_names[m]) == NULL)
+        continue;
+
+      data = g_new0 (ResolveData, 1);
+      data->ask = ask;
+      data->model_index = m;
+      ask->pending++;
+      sq_model_catalog_resolve_async (catalog, ask->model_names[m], ask->cancellable,
+                                      resolve_model_cb, data);
+    }
+}
+
+/* Phase 1b: the client (token and base URL). */
+
+static void
+create_client_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Ask *ask = user_data;
+  g_autoptr(GError) error = NULL;
+
+  ask->client = sq_config_create_client_finish (result, &error);
+  if (ask->client == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
+        }
+      else
+        {
+          ask_clear_status (ask);
+          _sq_cli_printerr ("ask", "%s", error->message);
+          ask_set_setup_status (ask, SQ_EXIT_CONFIG);
+        }
+    }
+
+  ask_op_done (ask);
+}
+
+/* Phase 1: the images, each decoded before anything is sent. */
+
+typedef struct
+{
+  Ask   *ask;
+  guint  image_index;
+} LoadData;
+
+static void
+load_image_cb (GObject      *object,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autofree LoadData *data = user_data;
+  Ask *ask = data->ask;
+  g_autoptr(SqImage) image = NULL;
+  g_autoptr(GError) error = NULL;
+
+  image = sq_image_load_finish (result, &error);
+  if (image != NULL)
+    {
+      g_ptr_array_index (ask->images, data->image_index) = g_steal_pointer (&image);
+    }
+  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
+    }
+  else
+    {
+      ask_clear_status (ask);
+      if (error->domain == SQ_IMAGE_ERROR)
+        _sq_cli_printerr ("ask", "%s", error->message);
+      else
+        /* Translators: "Cannot read the image “cat.png”: No such file or directory" */
+        _sq_cli_printerr ("ask", _("Cannot read the image “%s”: %s"),
+                          ask->image_args[data->image_index], error->message);
+      ask_set_setup_status (ask, SQ_EXIT_USAGE);
+    }
+
+  ask_op_done (ask);
+}
+
+static gboolean
+is_web_url (const char *arg)
+{
+  return g_ascii_strncasecmp (arg, "http://", 7) == 0 ||
+         g_ascii_strncasecmp (arg, "https://", 8) == 0;
+}
+
+static void
+ask_load_images (Ask *ask)
+{
+  ask->phase = PHASE_IMAGES;
+  ask_show_status (ask);
+
+  ask_resolve_models (ask, FALSE);
+
+  for (guint i = 0; ask->image_args[i] != NULL; i++)
+    {
+      const char *arg = ask->image_args[i];
+      LoadData *data = g_new0 (LoadData, 1);
+
+      g_ptr_array_add (ask->images, NULL);
+      data->ask = ask;
+      data->image_index = i;
+      ask->pending++;
+
+      if (is_web_url (arg))
+        {
+          /* Downloading an image sends no credentials; it is not a Replicate request. */
+          if (ask->download_session == NULL)
+            ask->download_session = soup_session_new_with_options ("user-agent", PACKAGE_NAME "/" PACKAGE_VERSION,
+                                                                    NULL);
+          sq_image_load_uri_async (ask->download_session, arg, ask->cancellable, load_image_cb, data);
+        }
+      else
+        {
+          g_autoptr(GFile) file = g_file_new_for_commandline_arg (arg);
+
+          sq_image_load_file_async (file, ask->cancellable, load_image_cb, data);
+        }
+    }
+}
+
+static void
+ask_next_phase (Ask *ask)
+{
+  ask_clear_status (ask);
+
+  if (g_cancellable_is_cancelled (ask->cancellable) && ask->phase != PHASE_ANSWERS)
+    ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
+
+  if (ask->setup_status >= 0)
+    {
+      ask->phase = PHASE_DONE;
+      g_main_loop_quit (ask->loop);
+      return;
+    }
+
+  switch (ask->phase)
+    {
+    case PHASE_IMAGES:
+      ask->phase = PHASE_CLIENT;
+      ask_show_status (ask);
+      ask->pending++;
+      sq_config_create_client_async (ask->cancellable, create_client_cb, ask);
+      break;
+
+    case PHASE_CLIENT:
+      ask->phase = PHASE_MODELS;
+      ask_show_status (ask);
+      ask_resolve_models (ask, TRUE);
+      if (ask->pending == 0)
+        ask_next_phase (ask);
+      break;
+
+    case PHASE_MODELS:
+      if (!ask_check_settings (ask))
+        {
+          ask_set_setup_status (ask, SQ_EXIT_USAGE);
+          ask->phase = PHASE_DONE;
+          g_main_loop_quit (ask->loop);
+          return;
+        }
+      ask_start_answers (ask);
+      break;
+
+    case PHASE_ANSWERS:
+    case PHASE_DONE:
+    default:
+      ask->phase = PHASE_DONE;
+      g_main_loop_quit (ask->loop);
+      break;
+    }
+}
+
+/* Options */
+
+static GOptionContext *
+ask_context_new (char     ***models,
+                 char     ***images,
+                 char     ***params,
+                 gboolean   *json,
+                 char     ***rest)
+{
+  const GOptionEntry entries[] = {
+    { "model", 'm', 0, G_OPTION_ARG_STRING_ARRAY, models,
+      N_("A model to ask: an alias (see “squint models”) or owner/name[:version]; repeat for "
+         "several. Default: the models selected in the app, else " DEFAULT_MODEL),
+      N_("MODEL") },
+    { "image", 'i', 0, G_OPTION_ARG_FILENAME_ARRAY, images,
+      N_("An image file or http(s) URL; repeat for several"), N_("IMAGE") },
+    { "param", 'p', 0, G_OPTION_ARG_STRING_ARRAY, params,
+      N_("A model parameter, e.g. max_new_tokens=100 or temperature=0.2, applied to every "
+         "model that takes it; repeat for several"),
+      N_("KEY=VALUE") },
+    { "json", 0, 0, G_OPTION_ARG_NONE, json,
+      N_("Print one JSON object per answer and line (JSON Lines) as each answer ends"), NULL },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_STRING_ARRAY, rest, NULL, N_("PROMPT") },
+    { NULL }
+  };
+  GOptionContext *context = g_option_context_new (NULL);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context,
+                                _("Asks every model about every image, in parallel. With one answer, the\n"
+                                  "text streams to standard output as it is generated; with several, each\n"
+                                  "answer is printed when it ends, headed “== model · image ==”."));
+  g_option_context_set_description (context,
+                                    _("The API token comes from REPLICATE_API_TOKEN or the keyring, the API\n"
+                                      "origin from REPLICATE_BASE_URL or the settings.\n"
+                                      "\n"
+                                      "Exit status: 0 every answer succeeded, 1 some failed, 2 usage error\n"
+                                      "(unknown model, bad parameter, unreadable image), 3 configuration or\n"
+                                      "authentication error, 130 interrupted (Ctrl+C cancels the predictions,\n"
+                                      "on Replicate too, and prints what arrived; a second Ctrl+C quits at once)."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+
+  return context;
+}
+
+GOptionContext *
+_sq_cli_ask_new_context (void)
+{
+  static char **unused_models, **unused_images, **unused_params, **unused_rest;
+  static gboolean unused_json;
+
+  return ask_context_new (&unused_models, &unused_images, &unused_params, &unused_json, &unused_rest);
+}
+
+static char **
+default_model_names (void)
+{
+  g_autoptr(GSettings) settings = sq_config_new_settings ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_auto(GStrv) names = NULL;
+
+  if (settings != NULL)
+    {
+      g_object_get (settings, "settings-schema", &schema, NULL);
+      if (g_settings_schema_has_key (schema, "selected-models"))
+        names = g_settings_get_strv (settings, "selected-models");
+    }
+
+  if (names == NULL || names[0] == NULL)
+    {
+      g_clear_pointer (&names, g_strfreev);
+      names = g_new0 (char *, 2);
+      names[0] = g_strdup (DEFAULT_MODEL);
+    }
+
+  return g_steal_pointer (&names);
+}
+
+/* Checks what can be checked without looking anything up. */
+static gboolean
+ask_check_options (Ask   *ask,
+                   char **params,
+                   char **rest)
+{
+  gboolean ok = TRUE;
+
+  if (rest != NULL && rest[0] != NULL)
+    ask->prompt = g_strjoinv (" ", rest);
+
+  if (ask->prompt == NULL || *g_strstrip (ask->prompt) == '\0')
+    {
+      _sq_cli_printerr ("ask", _("No prompt: give the question as the last argument."));
+      ok = FALSE;
+    }
+
+  if (ask->image_args == NULL || ask->image_args[0] == NULL)
+    {
+      _sq_cli_printerr ("ask", _("No image: give at least one with -i FILE or -i URL."));
+      ok = FALSE;
+    }
+
+  for (guint i = 0; ask->image_args != NULL && ask->image_args[i] != NULL; i++)
+    {
+      if (ask->image_args[i][0] == '\0')
+        {
+          _sq_cli_printerr ("ask", _("An empty image name was given with -i."));
+          ok = FALSE;
+        }
+    }
+
+  for (guint i = 0; params != NULL && params[i] != NULL; i++)
+    {
+      const char *eq = strchr (params[i], '=');
+      g_autofree char *key = NULL;
+
+      if (eq != NULL)
+        key = g_strstrip (g_strndup (params[i], eq - params[i]));
+
+      if (key == NULL || *key == '\0')
+        {
+          _sq_cli_printerr ("ask", _("Bad parameter “%s”: write it as KEY=VALUE, e.g. temperature=0.2."),
+                            params[i]);
+          ok = FALSE;
+          continue;
+        }
+
+      g_ptr_array_add (ask->param_keys, g_steal_pointer (&key));
+      g_ptr_array_add (ask->param_values, g_strdup (eq + 1));
+    }
+
+  if (ask->model_names == NULL || ask->model_names[0] == NULL)
+    {
+      g_clear_pointer (&ask->model_names, g_strfreev);
+      ask->model_names = default_model_names ();
+    }
+
+  for (guint m = 0; ask->model_names[m] != NULL; m++)
+    {
+      const char *name = ask->model_names[m];
+      g_autofree char *owner = NULL;
+      g_autofree char *model_name = NULL;
+      g_autofree char *version = NULL;
+
+      if (sq_model_alias_lookup (name) == NULL &&
+          !sq_model_ref_parse (name, &owner, &model_name, &version))
+        {
+          g_autoptr(GString) aliases = g_string_new (NULL);
+          const SqModelAlias *known;
+          guint n_known = 0;
+
+          known = sq_model_aliases (&n_known);
+          for (guint k = 0; k < n_known; k++)
+            g_string_append_printf (aliases, "%s%s", k > 0 ? ", " : "", known[k].alias);
+
+          _sq_cli_printerr ("ask", _("Unknown model “%s”: give one of %s, or owner/name[:version]."),
+                            name, aliases->str);
+          ok = FALSE;
+        }
+    }
+
+  return ok;
+}
+
+int
+_sq_cli_ask_run (int    argc,
+                 char **argv)
+{
+  g_autoptr(Ask) ask = g_new0 (Ask, 1);
+  g_autoptr(GOptionContext) context = NULL;
+  g_auto(GStrv) params = NULL;
+  g_auto(GStrv) rest = NULL;
+  guint sigint_id;
+  guint sigterm_id;
+  int status;
+
+  ask->setup_status = -1;
+  ask->param_keys = g_ptr_array_new_with_free_func (g_free);
+  ask->param_values = g_ptr_array_new_with_free_func (g_free);
+  ask->models = g_ptr_array_new_with_free_func (object_unref_nullable);
+  ask->images = g_ptr_array_new_with_free_func (object_unref_nullable);
+  ask->settings = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
+  ask->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) answer_free);
+
+  context = ask_context_new (&ask->model_names, &ask->image_args, &params, &ask->json, &rest);
+  if (!_sq_cli_parse_options (context, "ask", &argc, &argv))
+    return SQ_EXIT_USAGE;
+
+  if (!ask_check_options (ask, params, rest))
+    {
+      fprintf (stderr, "%s\n", _("Run “squint ask --help” to see the options."));
+      return SQ_EXIT_USAGE;
+    }
+
+  ask->stderr_tty = isatty (STDERR_FILENO);
+  ask->cancellable = g_cancellable_new ();
+  ask->loop = g_main_loop_new (NULL, FALSE);
+
+  sigint_id = g_unix_signal_add (SIGINT, ask_signal_cb, ask);
+  sigterm_id = g_unix_signal_add (SIGTERM, ask_signal_cb, ask);
+
+  ask_load_images (ask);
+  g_main_loop_run (ask->loop);
+
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  ask_clear_status (ask);
+
+  if (ask->n_interrupts > 0)
+    status = SQ_EXIT_INTERRUPTED;
+  else if (ask->setup_status >= 0)
+    status = ask->setup_status;
+  else if (ask->auth_failed)
+    status = SQ_EXIT_CONFIG;
+  else if (ask->n_failed > 0)
+    status = SQ_EXIT_SOME_FAILED;
+  else
+    status = SQ_EXIT_OK;
+
+  if (fflush (stdout) != 0 && status == SQ_EXIT_OK)
+    status = SQ_EXIT_SOME_FAILED;
+
+  return status;
+}
