@@ -582,7 +582,25 @@ typedef struct
   GBytes     *png;
   guint       n_requests;
   guint       n_authorized;
+  guint       n_chunks;
 } ImageServer;
+
+#define ENDLESS_CHUNK (1024 * 1024)
+
+static void
+endless_wrote_chunk_cb (SoupServerMessage *msg,
+                        guint              chunk_size,
+                        gpointer           user_data)
+{
+  static guint8 zeros[ENDLESS_CHUNK];
+  ImageServer *fixture = user_data;
+  SoupMessageBody *body = soup_server_message_get_response_body (msg);
+
+  if (fixture->n_chunks++ < SQ_IMAGE_UPLOAD_MAX / ENDLESS_CHUNK + 10)
+    soup_message_body_append (body, SOUP_MEMORY_STATIC, zeros, sizeof zeros);
+  else
+    soup_message_body_complete (body);
+}
 
 static void
 image_server_cb (SoupServer        *server,
@@ -617,6 +635,19 @@ image_server_cb (SoupServer        *server,
       soup_message_headers_replace (soup_server_message_get_response_headers (msg),
                                     "WWW-Authenticate", "Basic realm=\"pictures\"");
       soup_server_message_set_status (msg, SOUP_STATUS_UNAUTHORIZED, NULL);
+    }
+  else if (g_str_equal (path, "/endless.png"))
+    {
+      /* Chunked, with no length announced: 1 MiB after 1 MiB for longer
+       * than anything Squint accepts. */
+      SoupMessageHeaders *response_headers = soup_server_message_get_response_headers (msg);
+
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_message_headers_set_encoding (response_headers, SOUP_ENCODING_CHUNKED);
+      soup_message_headers_set_content_type (response_headers, "image/png", NULL);
+      g_signal_connect (msg, "wrote-chunk", G_CALLBACK (endless_wrote_chunk_cb), fixture);
+      fixture->n_chunks = 0;
+      endless_wrote_chunk_cb (msg, 0, fixture);
     }
   else
     {
@@ -730,6 +761,23 @@ test_uri_no_credentials (ImageServer   *fixture,
 
   g_assert_cmpuint (fixture->n_requests, ==, 2);
   g_assert_cmpuint (fixture->n_authorized, ==, 0);
+}
+
+static void
+test_uri_too_large (ImageServer   *fixture,
+                    gconstpointer  user_data)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autofree char *uri = g_strconcat (fixture->origin, "/endless.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SqImage) image = load_uri (session, uri, &error);
+
+  g_assert_null (image);
+  g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE);
+  assert_message_names (error, uri);
+  g_test_message ("%s (%u chunks sent)", error->message, fixture->n_chunks);
+  /* It stopped reading, not at the end of the stream. */
+  g_assert_cmpuint (fixture->n_chunks, <, SQ_IMAGE_UPLOAD_MAX / ENDLESS_CHUNK + 10);
 }
 
 static void
@@ -953,6 +1001,8 @@ main (int   argc,
               image_server_setup, test_uri_html, image_server_teardown);
   g_test_add ("/image/uri/no-credentials", ImageServer, NULL,
               image_server_setup, test_uri_no_credentials, image_server_teardown);
+  g_test_add ("/image/uri/too-large", ImageServer, NULL,
+              image_server_setup, test_uri_too_large, image_server_teardown);
   g_test_add_func ("/image/uri/bad-scheme", test_uri_bad_scheme);
   g_test_add_func ("/image/prepare/small", test_prepare_small);
   g_test_add_func ("/image/prepare/upload", test_prepare_upload);

@@ -234,12 +234,13 @@ static GError *
 too_many_bytes_error (const char *name,
                       guint64     size)
 {
-  g_autofree char *size_str = g_format_size (size);
-  g_autofree char *max_str = g_format_size (SQ_IMAGE_UPLOAD_MAX);
+  g_autofree char *max_str = g_format_size_full (SQ_IMAGE_UPLOAD_MAX, G_FORMAT_SIZE_IEC_UNITS);
+
+  g_debug ("%s: %" G_GUINT64_FORMAT " bytes or more", name, size);
 
   return g_error_new (SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE,
-                      _("“%s” is too large (%s); images up to %s can be sent"),
-                      name, size_str, max_str);
+                      _("“%s” is larger than %s, the most Squint can send"),
+                      name, max_str);
 }
 
 static GError *
@@ -415,6 +416,55 @@ load_data_free (LoadData *data)
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LoadData, load_data_free)
 
+/* Reads @file whole, but never more than SQ_IMAGE_UPLOAD_MAX bytes (a
+ * file may be huge, still growing, or a device that never ends). */
+static GBytes *
+read_file (GFile         *file,
+           const char    *name,
+           GCancellable  *cancellable,
+           GError       **error)
+{
+  g_autoptr(GFileInputStream) stream = NULL;
+  g_autoptr(GByteArray) contents = NULL;
+  g_autoptr(GFileInfo) info = NULL;
+  goffset size;
+
+  stream = g_file_read (file, cancellable, error);
+  if (stream == NULL)
+    return NULL;
+
+  info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, cancellable, NULL);
+  size = info != NULL ? g_file_info_get_size (info) : 0;
+  if (size > SQ_IMAGE_UPLOAD_MAX)
+    {
+      g_propagate_error (error, too_many_bytes_error (name, size));
+      return NULL;
+    }
+
+  contents = g_byte_array_sized_new (size > 0 ? size : READ_CHUNK);
+  for (;;)
+    {
+      gssize n;
+
+      g_byte_array_set_size (contents, contents->len + READ_CHUNK);
+      n = g_input_stream_read (G_INPUT_STREAM (stream),
+                               contents->data + contents->len - READ_CHUNK, READ_CHUNK,
+                               cancellable, error);
+      if (n < 0)
+        return NULL;
+      g_byte_array_set_size (contents, contents->len - READ_CHUNK + n);
+      if (n == 0)
+        break;
+      if (contents->len > SQ_IMAGE_UPLOAD_MAX)
+        {
+          g_propagate_error (error, too_many_bytes_error (name, contents->len));
+          return NULL;
+        }
+    }
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&contents));
+}
+
 static void
 load_thread (GTask        *task,
              gpointer      source_object,
@@ -427,29 +477,12 @@ load_thread (GTask        *task,
 
   if (data->bytes == NULL)
     {
-      g_autoptr(GFileInfo) info = NULL;
-      g_autofree char *contents = NULL;
-      gsize length = 0;
-
-      info = g_file_query_info (data->file, G_FILE_ATTRIBUTE_STANDARD_SIZE,
-                                G_FILE_QUERY_INFO_NONE, cancellable, &error);
-      if (info == NULL)
+      data->bytes = read_file (data->file, data->name, cancellable, &error);
+      if (data->bytes == NULL)
         {
           g_task_return_error (task, g_steal_pointer (&error));
           return;
         }
-      if (g_file_info_get_size (info) > SQ_IMAGE_UPLOAD_MAX)
-        {
-          g_task_return_error (task, too_many_bytes_error (data->name, g_file_info_get_size (info)));
-          return;
-        }
-
-      if (!g_file_load_contents (data->file, cancellable, &contents, &length, NULL, &error))
-        {
-          g_task_return_error (task, g_steal_pointer (&error));
-          return;
-        }
-      data->bytes = g_bytes_new_take (g_steal_pointer (&contents), length);
     }
 
   image = decode (data->bytes, data->name, data->source, cancellable, &error);
