@@ -456,6 +456,18 @@ test_fake_official (Fixture       *fixture,
   g_assert_no_error (error);
   g_assert_cmpuint (json_object_get_size (input), ==, 3);
   g_assert_cmpint (json_object_get_int_member (input, "max_completion_tokens"), ==, 64);
+  g_clear_object (&model);
+
+  /* Cached too, and offline it is still an official model. */
+  {
+    g_autoptr(SqModelCatalog) offline = sq_model_catalog_new (NULL, fixture->cache_dir);
+
+    model = resolve (offline, "openai/gpt-4o-mini", NULL, &error);
+    g_assert_no_error (error);
+    g_assert_null (sq_model_get_version (model));
+    g_assert_cmpstr (sq_model_get_ref (model), ==, "openai/gpt-4o-mini");
+    g_assert_true (sq_model_get_image_is_array (model));
+  }
 }
 
 static void
