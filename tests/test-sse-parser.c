@@ -633,7 +633,9 @@ test_split_random (void)
 
       while (pos < len)
         {
-          gsize n = MIN ((gsize) g_rand_int_range (rand, 1, 8), len - pos);
+          gsize n = g_rand_int_range (rand, 1, 8);
+
+          n = MIN (n, len - pos);   /* MIN evaluates its arguments twice */
 
           sq_sse_parser_feed (parser, split_stream + pos, n);
           pos += n;
