@@ -67,6 +67,7 @@ sq_preferences_window_update_token_state (SqPreferencesWindow *self)
   gtk_widget_set_sensitive (GTK_WIDGET (self->token_row), !from_env && !self->busy);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "prefs.remove-token",
                                  self->has_stored_token && !self->busy);
+  gtk_widget_set_visible (GTK_WIDGET (self->remove_token_button), self->has_stored_token);
 
   if (from_env && self->has_stored_token)
     adw_action_row_set_subtitle (self->token_status_row,
