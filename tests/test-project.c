@@ -592,6 +592,27 @@ test_migrate_v1 (Fixture       *fixture,
   g_assert_cmpint (raw_pragma (fixture->path, "SELECT count (*) FROM notes"), ==, 1);
 }
 
+static void assert_refused (const char *path,
+                            int         code);
+
+static void
+test_migrate_failure (Fixture       *fixture,
+                      gconstpointer  data)
+{
+  g_autofree char *dir = g_path_get_dirname (fixture->path);
+  g_autofree char *broken = NULL;
+
+  /* Says version 1 but lacks the results.note column step 2 drops. */
+  g_mkdir_with_parents (dir, 0700);
+  broken = g_strjoin ("", "PRAGMA application_id = 1397837396;",
+                      "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);",
+                      "CREATE TABLE results (id INTEGER PRIMARY KEY, finished_at TEXT);",
+                      "PRAGMA user_version = 1;", NULL);
+  raw_exec (fixture->path, broken);
+  assert_refused (fixture->path, SQ_PROJECT_ERROR_CORRUPT);
+  g_assert_cmpint (raw_pragma (fixture->path, "PRAGMA user_version"), ==, 1);
+}
+
 static void
 assert_refused (const char *path,
                 int         code)
@@ -1128,6 +1149,7 @@ main (int   argc,
   ADD ("/project/ratings-null", test_ratings_null);
   ADD ("/project/multiple-raters", test_multiple_raters);
   ADD ("/project/migrate-v1", test_migrate_v1);
+  ADD ("/project/migrate-failure", test_migrate_failure);
   ADD ("/project/refuse/too-new", test_too_new);
   ADD ("/project/refuse/corrupt", test_corrupt);
   ADD ("/project/read-only", test_read_only);

@@ -476,7 +476,8 @@ write_markdown (ExportData     *data,
     "model", "prompt", "image", "response", "status", "error", "correctness", "relevance", "notes",
   };
   g_autoptr(GString) out = g_string_new (NULL);
-  g_autofree char *name = g_path_get_basename (sq_project_get_path (project));
+  g_autofree char *path = sq_project_dup_path (project);
+  g_autofree char *name = g_path_get_basename (path);
   g_autofree char *title = sq_exporter_markdown_cell (name);
 
   g_string_append_printf (out, "# %s\n\n", title);
@@ -576,7 +577,8 @@ write_html (ExportData     *data,
   g_autoptr(GArray) scores = NULL;
   g_autoptr(GPtrArray) entries = NULL;
   g_autoptr(GPtrArray) winners = NULL;
-  g_autofree char *name = g_path_get_basename (sq_project_get_path (project));
+  g_autofree char *path = sq_project_dup_path (project);
+  g_autofree char *name = g_path_get_basename (path);
 
   images = sq_project_list_images (project, error);
   if (images == NULL)
@@ -973,7 +975,6 @@ sq_exporter_write_file (SqProject       *project,
                         GError         **error)
 {
   g_autoptr(GFileOutputStream) stream = NULL;
-  g_autoptr(GError) close_error = NULL;
 
   g_return_val_if_fail (SQ_IS_PROJECT (project), FALSE);
   g_return_val_if_fail (G_IS_FILE (file), FALSE);

@@ -976,8 +976,19 @@ migrate (SqProject  *self,
     ok = exec (self, version_sql, error);
   if (ok)
     ok = exec (self, "INSERT OR IGNORE INTO meta (key, value) VALUES ('created_at', " NOW_SQL ")", error);
-  if (ok)
-    ok = exec (self, "PRAGMA foreign_key_check", error);
+  if (!ok && error != NULL && *error != NULL &&
+      g_error_matches (*error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_FAILED))
+    {
+      /* The schema is not what its version says: a damaged file. */
+      g_autofree char *name = g_filename_display_name (self->path);
+      GError *damaged = g_error_new (SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_CORRUPT,
+                                     _("Could not open “%s”: it could not be updated to this "
+                                       "version of Squint (%s)"),
+                                     name, (*error)->message);
+
+      g_clear_error (error);
+      g_propagate_error (error, damaged);
+    }
 
   return end (self, ok, error);
 }
@@ -1108,11 +1119,14 @@ prepare_database (SqProject  *self,
       return TRUE;
     }
 
-  if (!exec (self, "PRAGMA journal_mode = WAL", error) ||
-      !exec (self, "PRAGMA synchronous = NORMAL", error))
+  /* Migrate first, in the journal mode the file already has: if a step
+   * fails, the rollback leaves the file as it was, and switching to WAL
+   * (which rewrites the header) waits until the schema is current. */
+  if (!exec (self, "PRAGMA synchronous = NORMAL", error) ||
+      !migrate (self, created, error))
     return FALSE;
 
-  return migrate (self, created, error);
+  return exec (self, "PRAGMA journal_mode = WAL", error);
 }
 
 static SqProject *
@@ -1211,6 +1225,17 @@ sq_project_get_path (SqProject *self)
 {
   g_return_val_if_fail (SQ_IS_PROJECT (self), NULL);
   return self->path;
+}
+
+char *
+sq_project_dup_path (SqProject *self)
+{
+  g_autoptr(GRecMutexLocker) locker = NULL;
+
+  g_return_val_if_fail (SQ_IS_PROJECT (self), NULL);
+
+  locker = g_rec_mutex_locker_new (&self->mutex);
+  return g_strdup (self->path);
 }
 
 gboolean

@@ -209,7 +209,10 @@ void           sq_project_open_async             (const char           *path,
 SqProject     *sq_project_open_finish            (GAsyncResult         *result,
                                                   GError              **error);
 
+/* The path changes only in Save As ("notify::path"); from other threads
+ * than the main one use sq_project_dup_path(). */
 const char    *sq_project_get_path               (SqProject            *self);
+char          *sq_project_dup_path               (SqProject            *self);
 gboolean       sq_project_is_read_only           (SqProject            *self);
 
 /* Copies the whole project to @path with the SQLite backup API (through a

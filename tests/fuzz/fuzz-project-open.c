@@ -62,7 +62,9 @@ exercise (SqProject *project)
   for (guint i = 0; images != NULL && i < images->len; i++)
     {
       SqImageRecord *image = g_ptr_array_index (images, i);
-      g_autoptr(GBytes) thumbnail = sq_project_get_thumbnail (project, image->id, NULL);
+      GBytes *thumbnail = sq_project_get_thumbnail (project, image->id, NULL);
+
+      g_clear_pointer (&thumbnail, g_bytes_unref);
     }
 
   for (guint format = 0; format < SQ_N_EXPORT_FORMATS; format++)
