@@ -104,6 +104,12 @@ void             sq_fake_replicate_set_drop_streams_after (SqFakeReplicate *self
 void             sq_fake_replicate_set_no_stream        (SqFakeReplicate *self,
                                                          gboolean         no_stream);
 
+/* Appends one JSON line per request to @path (NULL: stop): method, path,
+ * authorized (bool, the token itself is never written), status, server
+ * ("api" or "stream") and the parsed JSON body (or null). */
+void             sq_fake_replicate_set_requests_log     (SqFakeReplicate *self,
+                                                         const char      *path);
+
 /* What the fake answers for this model, image and prompt. @model is
  * "owner/name"; @image_sha256 is the lower-case hex SHA-256 of the image
  * bytes (data URI or Files upload), or of the URL string for http(s)
