@@ -197,7 +197,9 @@ ask_show_status (Ask *ask)
       break;
 
     case PHASE_ANSWERS:
-      if (ask->n_interrupts > 0)
+      if (ask->n_finished == ask->answers->len)
+        text = NULL;
+      else if (ask->n_interrupts > 0)
         text = g_strdup (_("Canceling… (press Ctrl+C again to quit at once)"));
       else if (ask->stream_single && ask->stdout_dirty)
         text = NULL; /* the answer itself shows the progress */
@@ -205,7 +207,9 @@ ask_show_status (Ask *ask)
         text = g_strdup_printf (_("Waiting for %s…"),
                                 answer_get_model_name (g_ptr_array_index (ask->answers, 0)));
       else
-        text = g_strdup_printf (_("%u of %u answers done, %u failed"),
+        text = g_strdup_printf (ngettext ("%u of %u answer done, %u failed",
+                                          "%u of %u answers done, %u failed",
+                                          ask->answers->len),
                                 ask->n_finished, ask->answers->len, ask->n_failed);
       break;
 
@@ -219,7 +223,7 @@ ask_show_status (Ask *ask)
   if (text == NULL)
     return;
 
-  /* Streamed text without its newline yet: the status goes on a line of its own. */
+  /* Streamed text still open on the same terminal: a status would garble it. */
   if (ask->stdout_dirty && isatty (STDOUT_FILENO))
     return;
 
