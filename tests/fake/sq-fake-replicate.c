@@ -503,7 +503,11 @@ struct _ServerThread
   GMainContext    *context;
   GMainLoop       *loop;
   char            *origin;
-  GList           *conns;  /* StreamConn, only touched in the thread */
+  /* Only touched in the thread: */
+  SoupServer      *server;
+  GCancellable    *cancellable;
+  GList           *conns;    /* StreamConn */
+  GHashTable      *sockets;  /* client port → GSocketConnection (weak) */
 };
 
 struct _SqFakeReplicate
@@ -2258,6 +2262,20 @@ stream_conn_wrote_body_data_cb (SoupServerMessage *msg,
   conn->written += size;
 }
 
+static GSocket *
+find_socket (ServerThread      *st,
+             SoupServerMessage *msg)
+{
+  GSocketAddress *remote = soup_server_message_get_remote_address (msg);
+  GSocketConnection *connection;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    return NULL;
+  connection = g_hash_table_lookup (st->sockets,
+                                    GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))));
+  return connection ? g_socket_connection_get_socket (connection) : NULL;
+}
+
 static void
 stream_conn_drop (StreamConn *conn)
 {
@@ -2271,10 +2289,7 @@ stream_conn_drop (StreamConn *conn)
    * first, so that closing the stolen stream cannot write the final
    * zero-length chunk. */
   g_signal_handlers_disconnect_by_data (conn->msg, conn);
-  socket = soup_server_message_get_socket (conn->msg);
-  /* libsoup caches these when stealing; ask while still connected */
-  soup_server_message_get_remote_address (conn->msg);
-  soup_server_message_get_local_address (conn->msg);
+  socket = find_socket (conn->thread, conn->msg);
   if (socket)
     {
       g_socket_send (socket, partial_chunk, strlen (partial_chunk), NULL, NULL);
@@ -2479,35 +2494,95 @@ stream_handler (SoupServer        *server,
 /* Threads                                                              */
 /* ------------------------------------------------------------------ */
 
+static gboolean
+remove_socket_cb (gpointer key,
+                  gpointer value,
+                  gpointer user_data)
+{
+  return value == user_data;
+}
+
+static void
+socket_finalized_cb (gpointer  data,
+                     GObject  *where_the_object_was)
+{
+  ServerThread *st = data;
+
+  g_hash_table_foreach_remove (st->sockets, remove_socket_cb, where_the_object_was);
+}
+
+/* We accept connections ourselves and hand them to the server with
+ * soup_server_accept_iostream(): SoupListener in libsoup 3.2 leaks its
+ * local address and accepted sockets (fixed upstream in 3.3/3.4), and
+ * this way the stream server also knows each client's socket. */
+static void
+accept_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ServerThread *st = user_data;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GSocketAddress) local = NULL;
+  g_autoptr(GSocketAddress) remote = NULL;
+  g_autoptr(GError) error = NULL;
+
+  connection = g_socket_listener_accept_finish (G_SOCKET_LISTENER (source), result, NULL, &error);
+  if (connection == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_warning ("Could not accept a connection: %s", error->message);
+      return;
+    }
+
+  local = g_socket_connection_get_local_address (connection, NULL);
+  remote = g_socket_connection_get_remote_address (connection, NULL);
+  if (local && remote && G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      g_hash_table_insert (st->sockets,
+                           GUINT_TO_POINTER (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (remote))),
+                           connection);
+      g_object_weak_ref (G_OBJECT (connection), socket_finalized_cb, st);
+      soup_server_accept_iostream (st->server, G_IO_STREAM (connection), local, remote, NULL);
+    }
+
+  g_socket_listener_accept_async (G_SOCKET_LISTENER (source), st->cancellable, accept_cb, st);
+}
+
 static gpointer
 server_thread_func (gpointer data)
 {
   ServerThread *st = data;
   SqFakeReplicate *self = st->self;
-  g_autoptr(SoupServer) server = NULL;
+  g_autoptr(GSocketListener) listener = g_socket_listener_new ();
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) effective = NULL;
   g_autoptr(GError) error = NULL;
-  GSList *uris;
-  guint port;
+  GHashTableIter iter;
+  gpointer value;
 
   g_main_context_push_thread_default (st->context);
 
-  server = soup_server_new ("server-header", "fake-replicate ", NULL);
-  if (!soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error))
+  st->sockets = g_hash_table_new (NULL, NULL);
+  st->cancellable = g_cancellable_new ();
+  st->server = soup_server_new ("server-header", "fake-replicate ", NULL);
+  soup_server_add_handler (st->server, NULL, st->is_stream ? stream_handler : api_handler, self, NULL);
+  if (!g_socket_listener_add_address (listener, address, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP,
+                                      NULL, &effective, &error))
     g_error ("Could not listen on 127.0.0.1: %s", error->message);
-  soup_server_add_handler (server, NULL, st->is_stream ? stream_handler : api_handler, self, NULL);
-
-  uris = soup_server_get_uris (server);
-  port = g_uri_get_port (uris->data);
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  g_socket_listener_accept_async (listener, st->cancellable, accept_cb, st);
 
   g_mutex_lock (&self->mutex);
-  st->origin = g_strdup_printf ("http://127.0.0.1:%u", port);
+  st->origin = g_strdup_printf ("http://127.0.0.1:%u",
+                                g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->mutex);
 
   g_main_loop_run (st->loop);
 
   /* Shut down inside the thread so the server is finalized here. */
+  g_cancellable_cancel (st->cancellable);
+  g_socket_listener_close (listener);
   while (st->conns)
     {
       StreamConn *conn = st->conns->data;
@@ -2515,10 +2590,16 @@ server_thread_func (gpointer data)
       g_signal_handlers_disconnect_by_data (conn->msg, conn);
       stream_conn_free (conn);
     }
-  soup_server_disconnect (server);
-  g_clear_object (&server);
+  soup_server_disconnect (st->server);
+  g_clear_object (&st->server);
   while (g_main_context_iteration (st->context, FALSE))
     ;
+
+  g_hash_table_iter_init (&iter, st->sockets);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_object_weak_unref (value, socket_finalized_cb, st);
+  g_clear_pointer (&st->sockets, g_hash_table_unref);
+  g_clear_object (&st->cancellable);
 
   g_main_context_pop_thread_default (st->context);
   return NULL;
