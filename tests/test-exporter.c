@@ -618,6 +618,10 @@ test_file (Fixture       *fixture,
     g_main_context_iteration (NULL, TRUE);
   g_assert_no_error (state.error);
   g_assert_true (state.ok);
+  /* The worker thread lets go of its task (and the project) just after
+   * the callback. */
+  while (G_OBJECT (fixture->project)->ref_count > 1)
+    g_main_context_iteration (NULL, FALSE);
 
   /* The earlier file is replaced by the whole export. */
   g_file_get_contents (path, &contents, NULL, &error);
