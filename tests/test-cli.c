@@ -38,6 +38,7 @@ typedef struct
   char            *small_sha;
   char            *large_sha;
   gboolean         keyfile_settings;  /* settings from config/glib-2.0/settings/keyfile */
+  const char      *base_url;          /* REPLICATE_BASE_URL instead of the fake's origin */
 } Fixture;
 
 typedef struct
@@ -330,7 +331,9 @@ make_env (Fixture    *fixture,
 
   env = g_environ_unsetenv (env, "REPLICATE_API_TOKEN");
   env = g_environ_unsetenv (env, "REPLICATE_BASE_URL");
-  if (fixture->origin != NULL)
+  if (fixture->base_url != NULL)
+    env = g_environ_setenv (env, "REPLICATE_BASE_URL", fixture->base_url, TRUE);
+  else if (fixture->origin != NULL)
     env = g_environ_setenv (env, "REPLICATE_BASE_URL", fixture->origin, TRUE);
   if (token != NULL)
     env = g_environ_setenv (env, "REPLICATE_API_TOKEN", token, TRUE);
@@ -832,6 +835,31 @@ test_ask_no_token (Fixture       *fixture,
 }
 
 static void
+test_ask_bad_base_url (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  /* The URL, and what the message must name. */
+  const char *urls[][2] = {
+    { "ftp://127.0.0.1:1", "ftp://127.0.0.1:1" },
+    { "http://example.com", "example.com" },
+    { "not a url", "not a url" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (urls); i++)
+    {
+      g_autoptr(Run) run = NULL;
+
+      fixture->base_url = urls[i][0];
+      run = run_squint (fixture, "ask", "-m", "llava-13b", "-i", fixture->small_png, "hello");
+      g_assert_cmpint (run->status, ==, 3);
+      g_assert_nonnull (strstr (run->err, urls[i][1]));
+      g_assert_cmpstr (run->out, ==, "");
+    }
+
+  g_assert_cmpuint (count_all_requests (fixture), ==, 0);
+}
+
+static void
 test_ask_wrong_token (Fixture       *fixture,
                       gconstpointer  data)
 {
@@ -1324,6 +1352,7 @@ main (int   argc,
   ADD ("/cli/ask/drop", test_ask_drop);
   ADD_WITH_FAKE_ARGS ("/cli/ask/rate-limited", test_ask_rate_limited, fake_create_429);
   ADD ("/cli/ask/no-token", test_ask_no_token);
+  ADD ("/cli/ask/bad-base-url", test_ask_bad_base_url);
   ADD ("/cli/ask/wrong-token", test_ask_wrong_token);
   ADD ("/cli/ask/usage-errors", test_ask_usage_errors);
   ADD ("/cli/ask/default-models", test_ask_default_models);
