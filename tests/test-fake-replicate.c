@@ -89,7 +89,8 @@ fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
   g_clear_object (&f->session);
-  g_assert_finalize_object (f->fake);
+  if (f->fake)
+    g_assert_finalize_object (f->fake);
 }
 
 static char *
@@ -1083,6 +1084,97 @@ test_no_stream (Fixture       *f,
   g_assert_false (json_object_has_member (json_object_get_object_member (llava, "urls"), "stream"));
 }
 
+static void
+test_file_too_large (Fixture       *f,
+                     gconstpointer  data)
+{
+  g_autofree char *url = api_url (f, "/v1/files");
+  g_autoptr(SoupMultipart) multipart = soup_multipart_new ("multipart/form-data");
+  g_autoptr(SoupMessage) dummy = soup_message_new ("POST", url);
+  g_autoptr(GBytes) content = g_bytes_new_static ("0123456789abcdef0123", 20);
+  g_autoptr(GBytes) body = NULL;
+  g_auto(Response) r = { 0 };
+
+  sq_fake_replicate_set_max_file_size (f->fake, 16);
+  soup_multipart_append_form_file (multipart, "content", "big.bin", "application/octet-stream", content);
+  soup_multipart_to_message (multipart, soup_message_get_request_headers (dummy), &body);
+  do_request_full (f, "POST", url, "Bearer " SQ_FAKE_REPLICATE_TOKEN,
+                   soup_message_headers_get_one (soup_message_get_request_headers (dummy), "Content-Type"),
+                   body, &r);
+  g_assert_cmpuint (r.status, ==, 413);
+  g_assert_cmpstr (r.content_type, ==, "application/problem+json");
+}
+
+static GInputStream *
+open_stream (Fixture    *f,
+             const char *url)
+{
+  g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+  g_autoptr(GError) error = NULL;
+  GInputStream *stream;
+  char buf[6];
+  gsize n;
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Accept", "text/event-stream");
+  stream = soup_session_send (f->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_input_stream_read_all (stream, buf, sizeof buf, &n, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (n, ==, 6);
+  g_assert_cmpmem (buf, 6, ": hi\n\n", 6);
+  return stream;
+}
+
+static void
+test_client_goes_away (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(JsonObject) p = NULL;
+  g_autoptr(JsonObject) q = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  gboolean truncated;
+
+  sq_fake_replicate_set_token_delay_ms (f->fake, 5);
+  sq_fake_replicate_set_answer_tokens (f->fake, 40);
+  p = create_prediction (f, LLAVA_VERSION, IMAGE_URL, "bye");
+  stream = open_stream (f, json_object_get_string_member (json_object_get_object_member (p, "urls"), "stream"));
+  g_input_stream_close (stream, NULL, NULL);
+  g_clear_object (&stream);
+
+  /* The fake keeps serving */
+  q = create_prediction (f, LLAVA_VERSION, IMAGE_URL, "again");
+  events = read_sse (f, json_object_get_string_member (json_object_get_object_member (q, "urls"), "stream"),
+                     NULL, &truncated, NULL);
+  g_assert_false (truncated);
+  g_assert_cmpstr (last_event (events)->event, ==, "done");
+}
+
+static void
+test_dispose_while_streaming (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autoptr(JsonObject) p = NULL;
+  g_autoptr(GInputStream) stream = NULL;
+  g_autoptr(GError) error = NULL;
+  char buf[64];
+  gssize n;
+
+  sq_fake_replicate_set_token_delay_ms (f->fake, 60 * 1000);
+  p = create_prediction (f, LLAVA_VERSION, IMAGE_URL, "forever");
+  stream = open_stream (f, json_object_get_string_member (json_object_get_object_member (p, "urls"), "stream"));
+
+  g_assert_finalize_object (g_steal_pointer (&f->fake));
+
+  /* The connection is gone: no clean end of the body */
+  do
+    n = g_input_stream_read (stream, buf, sizeof buf, NULL, &error);
+  while (n > 0);
+  g_assert_cmpint (n, ==, -1);
+  g_assert_nonnull (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1106,6 +1198,9 @@ main (int   argc,
   ADD ("/fake-replicate/fail", test_fail);
   ADD ("/fake-replicate/official-and-deployment", test_official_and_deployment);
   ADD ("/fake-replicate/no-stream", test_no_stream);
+  ADD ("/fake-replicate/file-too-large", test_file_too_large);
+  ADD ("/fake-replicate/client-goes-away", test_client_goes_away);
+  ADD ("/fake-replicate/dispose-while-streaming", test_dispose_while_streaming);
 
   return g_test_run ();
 }

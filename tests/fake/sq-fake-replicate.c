@@ -21,7 +21,7 @@
 
 #include "sq-fake-replicate.h"
 
-#define MAX_FILE_SIZE (100 * 1024 * 1024)
+#define DEFAULT_MAX_FILE_SIZE (100 * 1024 * 1024)
 #define FAIL_AFTER_TOKENS 3
 #define DROP_TRIGGER_TOKENS 3
 #define MAX_PIECE 16
@@ -543,6 +543,7 @@ struct _SqFakeReplicate
   GPtrArray    *file_order;
   GPtrArray    *canceled_ids;
   GHashTable   *schemas;       /* ModelSpec* → JsonNode */
+  gsize         max_file_size;
   char         *requests_log;
 };
 
@@ -1081,7 +1082,8 @@ reply_problem_full (SoupServerMessage *msg,
   text = json_to_string (root, FALSE);
   len = strlen (text);
 
-  soup_server_message_set_status (msg, status, NULL);
+  /* libsoup 3.2 has no phrase for 429 */
+  soup_server_message_set_status (msg, status, status == 429 ? "Too Many Requests" : NULL);
   soup_server_message_set_response (msg, "application/problem+json", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&text), len);
 }
@@ -1726,7 +1728,7 @@ upload_file (SqFakeReplicate   *self,
                      "Files must be uploaded as multipart/form-data");
       return;
     }
-  if (g_bytes_get_size (body) > MAX_FILE_SIZE + 64 * 1024)
+  if (g_bytes_get_size (body) > self->max_file_size + 64 * 1024)
     {
       reply_problem (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "Content too large",
                      "The file exceeds the maximum size of 100 MiB");
@@ -1797,7 +1799,7 @@ upload_file (SqFakeReplicate   *self,
                      "content: A file must be sent in the form part named content");
       return;
     }
-  if (g_bytes_get_size (content) > MAX_FILE_SIZE)
+  if (g_bytes_get_size (content) > self->max_file_size)
     {
       reply_problem (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "Content too large",
                      "The file exceeds the maximum size of 100 MiB");
@@ -2583,13 +2585,9 @@ server_thread_func (gpointer data)
   /* Shut down inside the thread so the server is finalized here. */
   g_cancellable_cancel (st->cancellable);
   g_socket_listener_close (listener);
+  /* Streams still open end like a dropped connection, not cleanly */
   while (st->conns)
-    {
-      StreamConn *conn = st->conns->data;
-
-      g_signal_handlers_disconnect_by_data (conn->msg, conn);
-      stream_conn_free (conn);
-    }
+    stream_conn_drop (st->conns->data);
   soup_server_disconnect (st->server);
   g_clear_object (&st->server);
   while (g_main_context_iteration (st->context, FALSE))
@@ -2689,6 +2687,7 @@ sq_fake_replicate_init (SqFakeReplicate *self)
   self->answer_tokens = 12;
   self->random_splits = TRUE;
   self->drop_after = -1;
+  self->max_file_size = DEFAULT_MAX_FILE_SIZE;
   self->requests = g_ptr_array_new_with_free_func ((GDestroyNotify) sq_fake_request_free);
   self->predictions = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, fake_prediction_free);
   self->prediction_order = g_ptr_array_new ();
@@ -2767,6 +2766,7 @@ DEFINE_SETTER (answer_tokens, answer_tokens, guint)
 DEFINE_SETTER (random_splits, random_splits, gboolean)
 DEFINE_SETTER (drop_streams_after, drop_after, int)
 DEFINE_SETTER (no_stream, no_stream, gboolean)
+DEFINE_SETTER (max_file_size, max_file_size, gsize)
 
 void
 sq_fake_replicate_queue_create_429 (SqFakeReplicate *self,

@@ -24,15 +24,47 @@
  *   deployment acme/llava-deploy → runs like llava-13b
  *
  * The answer is deterministic, so tests can check which image and
- * prompt produced it; see sq_fake_replicate_expected_answer().
+ * prompt produced it; see sq_fake_replicate_expected_answer(). Its tokens:
+ *   "<name>", " sees", " image", " <sha8>", " about", " \"<prompt>\":",
+ *   "\nVoilà", " 🙂", then " w1", " w2", … (every 5th filler is ".\n")
+ * up to answer_tokens (never fewer than these 8). <name> is the model name
+ * without owner ("llava-13b"; deployments answer as llava-13b), <sha8> the
+ * first 8 hex digits of the image SHA-256 ("none" without an image input),
+ * <prompt> the prompt input (molmo: "text") with CR/CRLF turned into LF.
+ * E.g. "llava-13b sees image 494a3070 about \"hi\":\nVoilà 🙂 w1 w2 w3 w4".
+ *
  * Inputs are validated like the real API: unknown keys, wrong types and
- * values out of range are refused with 422 problem+json.
+ * values out of range are refused with 422 problem+json, one line per
+ * problem in "detail" ("input: Additional property max_new_tokens is not
+ * allowed", "input.top_p: Must be less than or equal to 1", "input: prompt
+ * is required", "input.x: Invalid type. Expected: integer, given: string").
+ * Image inputs must be data:image/<type>;base64,<valid base64>, an http(s)
+ * URL, or <origin>/v1/files/<id> of a file uploaded to this fake.
+ *
+ * Timing: a prediction is "starting" for start_delay_ms, then
+ * "processing" with one token every token_delay_ms; it succeeds when the
+ * last token is out. Iterator models poll as output ["", t0, t1, …]
+ * (null before the first token); string models (fuyu, minigpt-4, cogvlm)
+ * poll as null until they succeed, then the whole string, and their SSE
+ * stream carries a single output event with the whole string at the end.
+ * The create body must be application/json (else 400), "version" is
+ * required on POST /v1/predictions and refused elsewhere (422). Community
+ * models on POST /v1/models/{o}/{n}/predictions answer 404.
+ *
+ * Stream server: GET with Accept: text/event-stream (else 406), no auth
+ * needed; ": hi", then output events with "id: <created epoch>:<seq>"
+ * (seq from 0), then done ({} / {"reason":"canceled"} / after an error
+ * event {"reason":"error"}), no id on done. Late connections replay;
+ * Last-Event-ID "<epoch>:<seq>" resumes after seq. A dropped stream
+ * ends inside an HTTP chunk, so clients see a truncated body; so do
+ * streams still open when the fake is disposed.
  *
  * Prompt triggers (work with the standalone server too):
- *   "[[fail]]"  the prediction fails (status failed, error set; the stream
+ *   "[[fail]]"  the prediction fails after 3 tokens (status failed, error set; the stream
  *               sends an error event then done {"reason":"error"})
- *   "[[drop]]"  the stream connection closes after a few tokens without
- *               done (polling urls.get still completes it)
+ *   "[[drop]]"  every stream connection closes after 3 output events
+ *               without done (polling urls.get still completes it;
+ *               reconnecting with Last-Event-ID gets 3 more, then done)
  *   "[[slow]]"  tokens come 10× slower
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
@@ -104,6 +136,9 @@ void             sq_fake_replicate_set_drop_streams_after (SqFakeReplicate *self
 void             sq_fake_replicate_set_no_stream        (SqFakeReplicate *self,
                                                          gboolean         no_stream);
 
+/* Uploads larger than this answer 413 (default 100 MiB, like Replicate). */
+void             sq_fake_replicate_set_max_file_size    (SqFakeReplicate *self,
+                                                         gsize            max_file_size);
 /* Appends one JSON line per request to @path (NULL: stop): method, path,
  * authorized (bool, the token itself is never written), status, server
  * ("api" or "stream") and the parsed JSON body (or null). */
