@@ -386,7 +386,7 @@ answer_print (Answer *answer)
   else if (ask->stream_single)
     {
       /* The text went out as it arrived; end its line. */
-      if (ask->stdout_dirty || answer->error == NULL)
+      if (ask->stdout_dirty || (answer->error == NULL && !answer->canceled))
         {
           ask_clear_status (ask);
           fputc ('\n', stdout);
