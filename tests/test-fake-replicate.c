@@ -491,8 +491,11 @@ test_create_and_stream (Fixture       *f,
   g_assert_cmpstr (last_event (events)->event, ==, "done");
   g_assert_cmpstr (last_event (events)->data, ==, "{}");
   g_assert_null (last_event (events)->id);
-  g_assert_nonnull (((Event *) g_ptr_array_index (events, 0))->id);
+  /* Logs come first, and output ids count on from there */
+  g_assert_cmpstr (((Event *) g_ptr_array_index (events, 0))->event, ==, "logs");
   g_assert_true (g_str_has_suffix (((Event *) g_ptr_array_index (events, 0))->id, ":0"));
+  g_assert_cmpstr (((Event *) g_ptr_array_index (events, 1))->event, ==, "output");
+  g_assert_true (g_str_has_suffix (((Event *) g_ptr_array_index (events, 1))->id, ":1"));
 
   final = poll_until_done (f, id);
   g_assert_cmpstr (json_object_get_string_member (final, "status"), ==, "succeeded");
@@ -555,13 +558,13 @@ test_stream_late_and_resume (Fixture       *f,
   g_assert_false (truncated);
   text = join_output_events (all);
   g_assert_cmpstr (text, ==, expected);
-  g_assert_cmpuint (all->len, ==, 31);
+  g_assert_cmpuint (all->len, ==, 32);  /* logs, 30 outputs, done */
 
   /* Last-Event-ID replays only what followed */
   third = g_ptr_array_index (all, 2);
   rest = read_sse (f, stream_url, third->id, &truncated, NULL);
   g_assert_false (truncated);
-  g_assert_cmpuint (rest->len, ==, 28);
+  g_assert_cmpuint (rest->len, ==, 29);
   tail = join_output_events (rest);
   g_assert_true (g_str_has_suffix (expected, tail));
   g_assert_cmpuint (strlen (tail), <, strlen (expected));
@@ -583,7 +586,7 @@ test_string_model (Fixture       *f,
   events = read_sse (f, json_object_get_string_member (json_object_get_object_member (p, "urls"), "stream"),
                      NULL, &truncated, NULL);
   g_assert_false (truncated);
-  g_assert_cmpuint (events->len, ==, 2);
+  g_assert_cmpuint (events->len, ==, 3);  /* logs, the whole string, done */
   text = join_output_events (events);
   g_assert_cmpstr (text, ==, expected);
 
@@ -972,7 +975,7 @@ test_drop (Fixture       *f,
 
   first = read_sse (f, stream_url, NULL, &truncated, NULL);
   g_assert_true (truncated);
-  g_assert_cmpuint (first->len, ==, 4);
+  g_assert_cmpuint (first->len, ==, 5);  /* logs and 4 outputs */
   g_assert_cmpstr (last_event (first)->event, ==, "output");
   text = join_output_events (first);
   g_assert_true (g_str_has_prefix (expected, text));
@@ -1001,7 +1004,7 @@ test_drop (Fixture       *f,
     events = read_sse (f, json_object_get_string_member (json_object_get_object_member (q, "urls"), "stream"),
                        NULL, &truncated, NULL);
     g_assert_true (truncated);
-    g_assert_cmpuint (events->len, ==, 3);
+    g_assert_cmpuint (events->len, ==, 4);
   }
 }
 

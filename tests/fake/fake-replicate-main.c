@@ -91,9 +91,7 @@ main (int   argc,
 
   if (port_file)
     {
-      g_autofree char *contents = g_strdup_printf ("%s\n", sq_fake_replicate_get_origin (fake));
-
-      if (!g_file_set_contents (port_file, contents, -1, &error))
+      if (!g_file_set_contents (port_file, sq_fake_replicate_get_origin (fake), -1, &error))
         {
           g_printerr ("fake-replicate: could not write %s: %s\n", port_file, error->message);
           return EXIT_FAILURE;

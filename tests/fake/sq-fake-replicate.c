@@ -25,6 +25,7 @@
 #define FAIL_AFTER_TOKENS 3
 #define DROP_TRIGGER_TOKENS 3
 #define MAX_PIECE 16
+#define LOGS_LINES "Loading model weights\nProcessing image"
 
 /* ------------------------------------------------------------------ */
 /* Models                                                               */
@@ -492,6 +493,7 @@ typedef struct
   GRand             *rand;
   guint64            appended;
   guint64            written;
+  gboolean           random_splits;
   gboolean           dropping;
 } StreamConn;
 
@@ -845,7 +847,7 @@ prediction_to_json (SqFakeReplicate *self,
 
   logs = g_string_new (NULL);
   if (pr.started_us >= 0)
-    g_string_append (logs, "Loading model weights\nProcessing image\n");
+    g_string_append (logs, LOGS_LINES "\n");
   if (pr.state == STATE_FAILED)
     g_string_append_printf (logs, "Traceback (most recent call last):\n"
                             "  File \"predict.py\", line 88, in predict\n"
@@ -2218,7 +2220,7 @@ append_event (StreamConn *conn,
               const char *data)
 {
   static const char * const endings[] = { "\n", "\r\n", "\r" };
-  const char *eol = conn->self->random_splits
+  const char *eol = conn->random_splits
                     ? endings[g_rand_int_range (conn->rand, 0, 3)] : "\n";
   g_auto(GStrv) lines = g_strsplit (data, "\n", -1);
 
@@ -2240,7 +2242,7 @@ stream_conn_write (StreamConn *conn,
   if (len == 0)
     return;
   conn->appended += len;
-  if (!conn->self->random_splits)
+  if (!conn->random_splits)
     {
       soup_message_body_append (body, SOUP_MEMORY_COPY, text, len);
       return;
@@ -2322,7 +2324,9 @@ stream_conn_pump (StreamConn *conn)
   g_mutex_lock (&self->mutex);
   p = g_hash_table_lookup (self->predictions, conn->id);
   prediction_progress (p, g_get_monotonic_time (), &pr);
-  visible = visible_events (p, &pr);
+  /* Event 0 is a logs event once the prediction runs, then output k at
+   * index k + 1; the index is the seq of the event id. */
+  visible = pr.started_us >= 0 ? 1 + visible_events (p, &pr) : 0;
   drop_after = self->drop_after;
   if (p->drop && (drop_after < 0 || drop_after > DROP_TRIGGER_TOKENS))
     drop_after = DROP_TRIGGER_TOKENS;
@@ -2333,11 +2337,17 @@ stream_conn_pump (StreamConn *conn)
       g_autofree char *id = NULL;
       const char *data;
 
-      if (drop_after >= 0 && conn->sent_this_connection >= (guint) drop_after)
-        break;
-      data = event_data (p, conn->next_seq, &to_free);
       id = g_strdup_printf ("%" G_GINT64_FORMAT ":%u",
                             p->created_real / G_USEC_PER_SEC, conn->next_seq);
+      if (conn->next_seq == 0)
+        {
+          append_event (conn, out, "logs", id, LOGS_LINES);
+          conn->next_seq++;
+          continue;
+        }
+      if (drop_after >= 0 && conn->sent_this_connection >= (guint) drop_after)
+        break;
+      data = event_data (p, conn->next_seq - 1, &to_free);
       append_event (conn, out, "output", id, data);
       conn->next_seq++;
       conn->sent_this_connection++;
@@ -2478,6 +2488,7 @@ stream_handler (SoupServer        *server,
   conn->msg = msg;
   conn->id = g_strdup (p->id);
   conn->next_seq = start_seq;
+  conn->random_splits = self->random_splits;
   conn->rand = g_rand_new_with_seed (self->seed ^ g_str_hash (p->id) ^ start_seq);
   g_mutex_unlock (&self->mutex);
 

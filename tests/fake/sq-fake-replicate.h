@@ -52,8 +52,9 @@
  * models on POST /v1/models/{o}/{n}/predictions answer 404.
  *
  * Stream server: GET with Accept: text/event-stream (else 406), no auth
- * needed; ": hi", then output events with "id: <created epoch>:<seq>"
- * (seq from 0), then done ({} / {"reason":"canceled"} / after an error
+ * needed; ": hi", then once running a logs event ("id: <created
+ * epoch>:0", two data lines), then output events with ids :1, :2, …, then
+ * done ({} / {"reason":"canceled"} / after an error
  * event {"reason":"error"}), no id on done. Late connections replay;
  * Last-Event-ID "<epoch>:<seq>" resumes after seq. A dropped stream
  * ends inside an HTTP chunk, so clients see a truncated body; so do
