@@ -19,6 +19,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "sq-config.h"
 #include "sq-fake-replicate.h"
 
 #define LLAVA    "yorickvp/llava-13b"
@@ -40,6 +41,10 @@ typedef struct
   gboolean         keyfile_settings;  /* settings from config/glib-2.0/settings/keyfile */
   const char      *base_url;          /* REPLICATE_BASE_URL instead of the fake's origin */
 } Fixture;
+
+/* The file keyring squint and this process share (libsecret reads its
+ * path once per process, so there is one for the whole run). */
+static char *keyring_path;
 
 typedef struct
 {
@@ -327,7 +332,6 @@ make_env (Fixture    *fixture,
   g_autofree char *cache = g_build_filename (fixture->tmpdir, "cache", NULL);
   g_autofree char *data = g_build_filename (fixture->tmpdir, "data", NULL);
   g_autofree char *config = g_build_filename (fixture->tmpdir, "config", NULL);
-  g_autofree char *keyring = g_build_filename (fixture->tmpdir, "keyring", NULL);
 
   env = g_environ_unsetenv (env, "REPLICATE_API_TOKEN");
   env = g_environ_unsetenv (env, "REPLICATE_BASE_URL");
@@ -342,7 +346,7 @@ make_env (Fixture    *fixture,
   env = g_environ_setenv (env, "XDG_CONFIG_HOME", config, TRUE);
   env = g_environ_setenv (env, "GSETTINGS_BACKEND", fixture->keyfile_settings ? "keyfile" : "memory", TRUE);
   env = g_environ_setenv (env, "SECRET_BACKEND", "file", TRUE);
-  env = g_environ_setenv (env, "SECRET_FILE_TEST_PATH", keyring, TRUE);
+  env = g_environ_setenv (env, "SECRET_FILE_TEST_PATH", keyring_path, TRUE);
   env = g_environ_setenv (env, "SECRET_FILE_TEST_PASSWORD", "test", TRUE);
   env = g_environ_setenv (env, "G_MESSAGES_DEBUG", "all", TRUE);
   env = g_environ_setenv (env, "LC_ALL", "C.UTF-8", TRUE);
@@ -832,6 +836,56 @@ test_ask_no_token (Fixture       *fixture,
   g_assert_nonnull (strstr (run->err, "REPLICATE_API_TOKEN"));
   g_assert_cmpstr (run->out, ==, "");
   g_assert_cmpuint (count_all_requests (fixture), ==, 0);
+}
+
+static void
+token_store_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static void
+test_ask_keyring_token (Fixture       *fixture,
+                        gconstpointer  data)
+{
+  const char *prompt = "Whose token is it?";
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(Run) run = NULL;
+  g_autoptr(Run) cleared = NULL;
+  g_autoptr(GPtrArray) requests = NULL;
+  g_autofree char *expected = expected_answer (fixture, LLAVA, fixture->small_sha, prompt);
+  g_autofree char *expected_line = g_strconcat (expected, "\n", NULL);
+
+  /* Saved the way Preferences saves it. */
+  sq_token_store_save_async (SQ_FAKE_REPLICATE_TOKEN, NULL, token_store_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (sq_token_store_save_finish (result, &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  run = run_squint_with_token (fixture, NULL, "ask", "-m", "llava-13b", "-i", fixture->small_png, prompt, NULL);
+  g_assert_cmpint (run->status, ==, 0);
+  g_assert_cmpstr (run->out, ==, expected_line);
+
+  requests = dup_requests (fixture);
+  g_assert_cmpuint (requests->len, >, 0);
+  for (guint i = 0; i < requests->len; i++)
+    g_assert_true (json_object_get_boolean_member (g_ptr_array_index (requests, i), "authorized"));
+
+  sq_token_store_clear_async (NULL, token_store_cb, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (sq_token_store_clear_finish (result, &error));
+  g_assert_no_error (error);
+
+  cleared = run_squint_with_token (fixture, NULL, "ask", "-m", "llava-13b", "-i", fixture->small_png, prompt, NULL);
+  g_assert_cmpint (cleared->status, ==, 3);
 }
 
 static void
@@ -1335,7 +1389,19 @@ int
 main (int   argc,
       char *argv[])
 {
+  g_autoptr(GError) error = NULL;
+  g_autofree char *keyring_dir = NULL;
+  int status;
+
   g_test_init (&argc, &argv, NULL);
+
+  /* Never the user's keyring: a file one, for squint and for this process. */
+  keyring_dir = g_dir_make_tmp ("squint-test-cli-keyring-XXXXXX", &error);
+  g_assert_no_error (error);
+  keyring_path = g_build_filename (keyring_dir, "keyring", NULL);
+  g_setenv ("SECRET_BACKEND", "file", TRUE);
+  g_setenv ("SECRET_FILE_TEST_PATH", keyring_path, TRUE);
+  g_setenv ("SECRET_FILE_TEST_PASSWORD", "test", TRUE);
 
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
@@ -1352,6 +1418,7 @@ main (int   argc,
   ADD ("/cli/ask/drop", test_ask_drop);
   ADD_WITH_FAKE_ARGS ("/cli/ask/rate-limited", test_ask_rate_limited, fake_create_429);
   ADD ("/cli/ask/no-token", test_ask_no_token);
+  ADD ("/cli/ask/keyring-token", test_ask_keyring_token);
   ADD ("/cli/ask/bad-base-url", test_ask_bad_base_url);
   ADD ("/cli/ask/wrong-token", test_ask_wrong_token);
   ADD ("/cli/ask/usage-errors", test_ask_usage_errors);
@@ -1365,5 +1432,11 @@ main (int   argc,
 #undef ADD
 #undef ADD_WITH_FAKE_ARGS
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  g_unlink (keyring_path);
+  g_rmdir (keyring_dir);
+  g_free (keyring_path);
+
+  return status;
 }
