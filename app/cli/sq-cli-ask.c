@@ -1093,7 +1093,8 @@ ask_context_new (char     ***models,
   g_option_context_set_summary (context,
                                 _("Asks every model about every image, in parallel. With one answer, the\n"
                                   "text streams to standard output as it is generated; with several, each\n"
-                                  "answer is printed when it ends, headed “== model · image ==”."));
+                                  "answer is printed when it ends, headed “== model · image ==”. The words\n"
+                                  "after the options make up the prompt."));
   g_option_context_set_description (context,
                                     _("The API token comes from REPLICATE_API_TOKEN or the keyring, the API\n"
                                       "origin from REPLICATE_BASE_URL or the settings.\n"
