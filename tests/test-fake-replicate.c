@@ -1178,6 +1178,66 @@ test_dispose_while_streaming (Fixture       *f,
   g_assert_nonnull (error);
 }
 
+static JsonObject *
+create_with_prefer (Fixture    *f,
+                    const char *prefer,
+                    guint       expected_status,
+                    char      **applied)
+{
+  g_autofree char *url = api_url (f, "/v1/predictions");
+  g_autofree char *body = create_body (LLAVA_VERSION, IMAGE_URL, "wait for it");
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonParser) parser = json_parser_new ();
+
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                "Bearer " SQ_FAKE_REPLICATE_TOKEN);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Prefer", prefer);
+  soup_message_set_request_body_from_bytes (msg, "application/json", request);
+  reply = soup_session_send_and_read (f->session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, expected_status);
+  *applied = g_strdup (soup_message_headers_get_one (soup_message_get_response_headers (msg),
+                                                     "Preference-Applied"));
+  json_parser_load_from_data (parser, g_bytes_get_data (reply, NULL), g_bytes_get_size (reply), &error);
+  g_assert_no_error (error);
+  return json_object_ref (json_node_get_object (json_parser_get_root (parser)));
+}
+
+static void
+test_prefer_wait (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, IMAGE_URL, -1);
+  g_autofree char *expected = sq_fake_replicate_expected_answer (f->fake, LLAVA, sha, "wait for it");
+  g_autofree char *applied = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(JsonObject) done = NULL;
+  g_autoptr(JsonObject) pending = NULL;
+  g_autoptr(JsonObject) bad = NULL;
+
+  /* Finished within the wait: the answer is complete */
+  done = create_with_prefer (f, "wait=30", 201, &applied);
+  g_assert_cmpstr (applied, ==, "wait=30");
+  g_assert_cmpstr (json_object_get_string_member (done, "status"), ==, "succeeded");
+  text = join_output (done);
+  g_assert_cmpstr (text, ==, expected);
+  g_clear_pointer (&applied, g_free);
+
+  /* Not finished when the wait is over: the prediction as it is */
+  sq_fake_replicate_set_token_delay_ms (f->fake, 60 * 1000);
+  pending = create_with_prefer (f, "wait=1", 201, &applied);
+  g_assert_cmpstr (applied, ==, "wait=1");
+  g_assert_false (is_terminal (json_object_get_string_member (pending, "status")));
+  g_clear_pointer (&applied, g_free);
+
+  bad = create_with_prefer (f, "wait=61", 400, &applied);
+  g_assert_null (applied);
+  g_assert_cmpint (json_object_get_int_member (bad, "status"), ==, 400);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1202,6 +1262,7 @@ main (int   argc,
   ADD ("/fake-replicate/official-and-deployment", test_official_and_deployment);
   ADD ("/fake-replicate/no-stream", test_no_stream);
   ADD ("/fake-replicate/file-too-large", test_file_too_large);
+  ADD ("/fake-replicate/prefer-wait", test_prefer_wait);
   ADD ("/fake-replicate/client-goes-away", test_client_goes_away);
   ADD ("/fake-replicate/dispose-while-streaming", test_dispose_while_streaming);
 

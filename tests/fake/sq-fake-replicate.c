@@ -509,6 +509,7 @@ struct _ServerThread
   SoupServer      *server;
   GCancellable    *cancellable;
   GList           *conns;    /* StreamConn */
+  GList           *waits;    /* PendingWait */
   GHashTable      *sockets;  /* client port → GSocketConnection (weak) */
 };
 
@@ -1482,6 +1483,87 @@ maybe_throttle_create (SqFakeReplicate   *self,
   return TRUE;
 }
 
+typedef struct
+{
+  SqFakeReplicate   *self;
+  SoupServerMessage *msg;
+  char              *id;
+  guint              wait_s;
+  gint64             deadline;
+  GSource           *timer;
+} PendingWait;
+
+static void
+pending_wait_free (PendingWait *w)
+{
+  if (w->timer)
+    {
+      g_source_destroy (w->timer);
+      g_source_unref (w->timer);
+    }
+  w->self->api.waits = g_list_remove (w->self->api.waits, w);
+  g_object_unref (w->msg);
+  g_free (w->id);
+  g_free (w);
+}
+
+static gboolean
+pending_wait_cb (gpointer user_data)
+{
+  PendingWait *w = user_data;
+  SqFakeReplicate *self = w->self;
+  g_autoptr(JsonNode) json = NULL;
+  g_autofree char *applied = NULL;
+  FakePrediction *p;
+  Progress pr;
+  gint64 now = g_get_monotonic_time ();
+
+  g_mutex_lock (&self->mutex);
+  p = g_hash_table_lookup (self->predictions, w->id);
+  prediction_progress (p, now, &pr);
+  if (!progress_is_terminal (&pr) && now < w->deadline)
+    {
+      g_mutex_unlock (&self->mutex);
+      return G_SOURCE_CONTINUE;
+    }
+  json = prediction_to_json (self, p);
+  g_mutex_unlock (&self->mutex);
+
+  applied = g_strdup_printf ("wait=%u", w->wait_s);
+  soup_message_headers_replace (soup_server_message_get_response_headers (w->msg),
+                                "Preference-Applied", applied);
+  reply_json (w->msg, SOUP_STATUS_CREATED, json);
+  soup_server_message_unpause (w->msg);
+
+  g_source_unref (g_steal_pointer (&w->timer));
+  pending_wait_free (w);
+  return G_SOURCE_REMOVE;
+}
+
+/* Called in the API thread with the lock held */
+static void
+pending_wait_start (SqFakeReplicate   *self,
+                    SoupServerMessage *msg,
+                    const char        *id,
+                    guint              wait_s)
+{
+  PendingWait *w = g_new0 (PendingWait, 1);
+
+  w->self = self;
+  w->msg = g_object_ref (msg);
+  w->id = g_strdup (id);
+  w->wait_s = wait_s;
+  w->deadline = g_get_monotonic_time () + wait_s * G_USEC_PER_SEC;
+  w->timer = g_timeout_source_new (2);
+  g_source_set_callback (w->timer, pending_wait_cb, w, NULL);
+  g_source_attach (w->timer, self->api.context);
+  self->api.waits = g_list_prepend (self->api.waits, w);
+
+  /* The status is what the request log records; the body comes later. */
+  soup_server_message_set_status (msg, SOUP_STATUS_CREATED, NULL);
+  soup_server_message_pause (msg);
+}
+
 static void
 create_prediction (SqFakeReplicate   *self,
                    SoupServerMessage *msg,
@@ -1497,7 +1579,9 @@ create_prediction (SqFakeReplicate   *self,
   };
   static const char * const webhook_events[] = { "start", "output", "logs", "completed", NULL };
   const char * const *allowed = fixed_model ? allowed_unversioned : allowed_versioned;
+  const char *prefer = soup_message_headers_get_one (soup_server_message_get_request_headers (msg), "Prefer");
   g_autoptr(GList) members = NULL;
+  guint64 wait_s = 0;
   g_autofree char *sha = NULL;
   g_autofree char *prompt = NULL;
   g_autoptr(JsonNode) json = NULL;
@@ -1507,6 +1591,22 @@ create_prediction (SqFakeReplicate   *self,
   JsonNode *node;
   FakePrediction *p;
   char *error;
+
+  /* Prefer: wait or wait=1..60 holds the answer until the prediction
+   * is done or the time is up; other preferences are ignored. */
+  if (prefer && g_str_has_prefix (prefer, "wait"))
+    {
+      if (g_str_equal (prefer, "wait"))
+        wait_s = 60;
+      else if (!g_str_has_prefix (prefer, "wait=") ||
+               !g_ascii_string_to_unsigned (prefer + 5, 10, 1, 60, &wait_s, NULL) ||
+               prefer[5] == '0')
+        {
+          reply_problem (msg, SOUP_STATUS_BAD_REQUEST, "Invalid request",
+                         "Prefer: the wait preference must be \"wait\" or \"wait=N\" with N from 1 to 60");
+          return;
+        }
+    }
 
   if (body == NULL || !JSON_NODE_HOLDS_OBJECT (body))
     {
@@ -1661,6 +1761,12 @@ create_prediction (SqFakeReplicate   *self,
 
   g_hash_table_insert (self->predictions, p->id, p);
   g_ptr_array_add (self->prediction_order, p);
+
+  if (wait_s > 0)
+    {
+      pending_wait_start (self, msg, p->id, wait_s);
+      return;
+    }
 
   json = prediction_to_json (self, p);
   reply_json (msg, SOUP_STATUS_CREATED, json);
@@ -2599,6 +2705,8 @@ server_thread_func (gpointer data)
   /* Streams still open end like a dropped connection, not cleanly */
   while (st->conns)
     stream_conn_drop (st->conns->data);
+  while (st->waits)
+    pending_wait_free (st->waits->data);
   soup_server_disconnect (st->server);
   g_clear_object (&st->server);
   while (g_main_context_iteration (st->context, FALSE))

@@ -51,6 +51,10 @@
  * required on POST /v1/predictions and refused elsewhere (422). Community
  * models on POST /v1/models/{o}/{n}/predictions answer 404.
  *
+ * "Prefer: wait" / "wait=N" (1..60) on a create holds the 201 until the
+ * prediction ends or N s pass (Preference-Applied: wait=N); other wait
+ * values answer 400.
+ *
  * Stream server: GET with Accept: text/event-stream (else 406), no auth
  * needed; ": hi", then once running a logs event ("id: <created
  * epoch>:0", two data lines), then output events with ids :1, :2, …, then
