@@ -1049,7 +1049,8 @@ reply_json (SoupServerMessage *msg,
   gsize len = strlen (text);
 
   soup_server_message_set_status (msg, status, NULL);
-  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_TAKE,
+  /* As recorded from the real API; clients must not compare it whole */
+  soup_server_message_set_response (msg, "application/json; charset=UTF-8", SOUP_MEMORY_TAKE,
                                     g_steal_pointer (&text), len);
 }
 
