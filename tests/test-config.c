@@ -299,6 +299,7 @@ test_schema_defaults (void)
 {
   g_autoptr(GSettings) settings = sq_config_new_settings ();
   g_auto(GStrv) models = NULL;
+  g_autofree char *base_url = NULL;
 
   g_assert_nonnull (settings);
 
@@ -309,7 +310,8 @@ test_schema_defaults (void)
   g_assert_cmpstr (models[2], ==, "minigpt-4");
   g_assert_cmpstr (models[3], ==, "cogvlm");
   g_assert_false (g_settings_get_boolean (settings, "override-temperature"));
-  g_assert_cmpstr (g_settings_get_string (settings, "base-url") , ==, "");
+  base_url = g_settings_get_string (settings, "base-url");
+  g_assert_cmpstr (base_url, ==, "");
 }
 
 static void
