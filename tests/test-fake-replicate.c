@@ -1006,6 +1006,18 @@ test_drop (Fixture       *f,
     g_assert_true (truncated);
     g_assert_cmpuint (events->len, ==, 4);
   }
+
+  /* A string model drops after its single output event */
+  {
+    g_autoptr(JsonObject) q = create_prediction (f, FUYU_VERSION, IMAGE_URL, "[[drop]] fuyu");
+    g_autoptr(GPtrArray) events = NULL;
+
+    events = read_sse (f, json_object_get_string_member (json_object_get_object_member (q, "urls"), "stream"),
+                       NULL, &truncated, NULL);
+    g_assert_true (truncated);
+    g_assert_cmpuint (events->len, ==, 2);
+    g_assert_cmpstr (last_event (events)->event, ==, "output");
+  }
 }
 
 static void

@@ -2435,8 +2435,15 @@ stream_conn_pump (StreamConn *conn)
    * index k + 1; the index is the seq of the event id. */
   visible = pr.started_us >= 0 ? 1 + visible_events (p, &pr) : 0;
   drop_after = self->drop_after;
-  if (p->drop && (drop_after < 0 || drop_after > DROP_TRIGGER_TOKENS))
-    drop_after = DROP_TRIGGER_TOKENS;
+  if (p->drop)
+    {
+      /* [[drop]] also drops string models, which have one output event */
+      int trigger = p->model->output == OUTPUT_STRING
+                    ? 1 : (int) MIN (DROP_TRIGGER_TOKENS, prediction_total_events (p));
+
+      if (drop_after < 0 || drop_after > trigger)
+        drop_after = trigger;
+    }
 
   while (conn->next_seq < visible)
     {

@@ -68,7 +68,7 @@
  *   "[[fail]]"  the prediction fails after 3 tokens (status failed, error set; the stream
  *               sends an error event then done {"reason":"error"})
  *   "[[drop]]"  every stream connection closes after 3 output events
- *               without done (polling urls.get still completes it;
+ *               (string models: after their one) without done (polling urls.get still completes it;
  *               reconnecting with Last-Event-ID gets 3 more, then done)
  *   "[[slow]]"  tokens come 10× slower
  *
