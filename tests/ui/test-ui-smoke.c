@@ -144,10 +144,21 @@ test_preferences_token (void)
   AdwPasswordEntryRow *token_row;
   g_autofree char *token = NULL;
   GtkStack *ask_stack;
+  GtkWidget *connect_button;
 
   ask_stack = template_child (window, SQ_TYPE_WINDOW, "ask_stack");
 
-  prefs = open_preferences (window);
+  /* The first-run button opens Preferences. */
+  g_assert_cmpstr (gtk_stack_get_visible_child_name (ask_stack), ==, "connect");
+  connect_button = adw_status_page_get_child (ADW_STATUS_PAGE (gtk_stack_get_child_by_name (ask_stack, "connect")));
+  g_assert_true (GTK_IS_BUTTON (connect_button));
+  g_assert_null (find_window (SQ_TYPE_PREFERENCES_WINDOW));
+  g_signal_emit_by_name (connect_button, "clicked");
+  prefs = find_window (SQ_TYPE_PREFERENCES_WINDOW);
+  g_assert_nonnull (prefs);
+  while (g_main_context_pending (NULL))
+    g_main_context_iteration (NULL, FALSE);
+
   token_row = template_child (prefs, SQ_TYPE_PREFERENCES_WINDOW, "token_row");
   g_assert_true (gtk_widget_is_sensitive (GTK_WIDGET (token_row)));
   gtk_test_accessible_assert_property (gtk_editable_get_delegate (GTK_EDITABLE (token_row)),
@@ -284,6 +295,33 @@ test_shortcuts_and_about (void)
   g_assert_cmpuint (g_list_model_get_n_items (gtk_window_get_toplevels ()), >=, n_toplevels);
 }
 
+static void
+test_window_state (void)
+{
+  SqWindow *window = find_window (SQ_TYPE_WINDOW);
+  GSettings *settings = sq_application_get_settings (app);
+
+  /* Closing the window remembers its size. */
+  gtk_window_set_default_size (GTK_WINDOW (window), 777, 555);
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_cmpint (g_settings_get_int (settings, "window-width"), ==, 777);
+  g_assert_cmpint (g_settings_get_int (settings, "window-height"), ==, 555);
+  g_assert_false (g_settings_get_boolean (settings, "window-maximized"));
+  g_assert_null (find_window (SQ_TYPE_WINDOW));
+
+  /* A new window starts at that size. */
+  g_application_activate (G_APPLICATION (app));
+  window = find_window (SQ_TYPE_WINDOW);
+  g_assert_nonnull (window);
+  {
+    int width, height;
+
+    gtk_window_get_default_size (GTK_WINDOW (window), &width, &height);
+    g_assert_cmpint (width, ==, 777);
+    g_assert_cmpint (height, ==, 555);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -318,6 +356,7 @@ main (int   argc,
   g_test_add_func ("/ui/preferences/settings", test_preferences_settings);
   g_test_add_func ("/ui/preferences/env-token", test_preferences_env_token);
   g_test_add_func ("/ui/shortcuts-and-about", test_shortcuts_and_about);
+  g_test_add_func ("/ui/window-state/size", test_window_state);
 
   ret = g_test_run ();
 
