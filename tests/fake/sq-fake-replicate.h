@@ -58,18 +58,23 @@
  * Stream server: GET with Accept: text/event-stream (else 406), no auth
  * needed; ": hi", then once running a logs event ("id: <created
  * epoch>:0", two data lines), then output events with ids :1, :2, …, then
- * done ({} / {"reason":"canceled"} / after an error
- * event {"reason":"error"}), no id on done. Late connections replay;
+ * done ({} / {"reason":"canceled"} / after an error event
+ * {"reason":"error"}), no id on done. Tokens with "\n" go out as several
+ * data lines. With random splits (default) the body comes in chunks of
+ * 1..16 bytes and each event ends its lines with "\n", "\r\n" or "\r"
+ * (chosen from the seed). Late connections replay;
  * Last-Event-ID "<epoch>:<seq>" resumes after seq. A dropped stream
  * ends inside an HTTP chunk, so clients see a truncated body; so do
  * streams still open when the fake is disposed.
  *
  * Prompt triggers (work with the standalone server too):
- *   "[[fail]]"  the prediction fails after 3 tokens (status failed, error set; the stream
- *               sends an error event then done {"reason":"error"})
+ *   "[[fail]]"  the prediction fails after 3 tokens (status failed, error
+ *               set; the stream sends an error event then done
+ *               {"reason":"error"})
  *   "[[drop]]"  every stream connection closes after 3 output events
- *               (string models: after their one) without done (polling urls.get still completes it;
- *               reconnecting with Last-Event-ID gets 3 more, then done)
+ *               (string models: after their one) without done; polling
+ *               urls.get still completes it, and reconnecting with
+ *               Last-Event-ID gets the next 3, and so on, then done
  *   "[[slow]]"  tokens come 10× slower
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
