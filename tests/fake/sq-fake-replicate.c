@@ -17,6 +17,8 @@
 
 #include <string.h>
 #include <stdio.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <libsoup/soup.h>
 
 #include "sq-fake-replicate.h"
@@ -2610,6 +2612,9 @@ stream_handler (SoupServer        *server,
   g_signal_connect (msg, "finished", G_CALLBACK (stream_conn_finished_cb), conn);
   g_signal_connect (msg, "wrote-body-data", G_CALLBACK (stream_conn_wrote_body_data_cb), conn);
 
+  /* Written chunks are dropped; libsoup looks chunks up from the start
+   * of the list, which is quadratic over a long accumulated stream. */
+  soup_message_body_set_accumulate (soup_server_message_get_response_body (msg), FALSE);
   soup_message_headers_set_encoding (resp_headers, SOUP_ENCODING_CHUNKED);
   soup_message_headers_set_content_type (resp_headers, "text/event-stream", NULL);
   soup_message_headers_replace (resp_headers, "Cache-Control", "no-cache");
@@ -2660,6 +2665,9 @@ accept_cb (GObject      *source,
         g_warning ("Could not accept a connection: %s", error->message);
       return;
     }
+
+  /* Small SSE pieces must not wait for Nagle and delayed ACKs */
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
   local = g_socket_connection_get_local_address (connection, NULL);
   remote = g_socket_connection_get_remote_address (connection, NULL);
