@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include <libsoup/soup.h>
+
 #include "sq-error.h"
 #include "sq-fake-replicate.h"
 #include "sq-prediction.h"
@@ -27,6 +29,31 @@ typedef struct
   SqReplicateClient *client;
 } Fixture;
 
+/* The fake's server threads must be inside their main loops before the
+ * fake is disposed, or its shutdown can miss the quit and hang (a quit
+ * that comes before g_main_loop_run() is lost). One answered request on
+ * each server proves the loop runs. */
+static void
+wait_for_fake_servers (SqFakeReplicate *fake)
+{
+  g_autoptr(SoupSession) session = soup_session_new ();
+  const char *origins[] = {
+    sq_fake_replicate_get_origin (fake),
+    sq_fake_replicate_get_stream_origin (fake),
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
+    {
+      g_autofree char *url = g_strconcat (origins[i], "/v1/", NULL);
+      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
+      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
+
+      g_assert_cmpuint (soup_message_get_status (msg), !=, 0);
+    }
+
+  sq_fake_replicate_clear_requests (fake);
+}
+
 static void
 fixture_set_up (Fixture       *f,
                 gconstpointer  data)
@@ -34,6 +61,7 @@ fixture_set_up (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   f->fake = sq_fake_replicate_new ();
+  wait_for_fake_servers (f->fake);
   f->client = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake),
                                        SQ_FAKE_REPLICATE_TOKEN, &error);
   g_assert_no_error (error);
