@@ -730,6 +730,27 @@ test_upload (Fixture       *f,
 }
 
 static void
+test_upload_too_large (Fixture       *f,
+                       gconstpointer  data)
+{
+  g_autoptr(GBytes) bytes = g_bytes_new_take (g_malloc0 (4096), 4096);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(JsonObject) file = NULL;
+  g_autoptr(GError) error = NULL;
+
+  sq_fake_replicate_set_max_file_size (f->fake, 1024);
+
+  sq_replicate_client_upload_file_async (f->client, bytes, "big.png", "image/png", NULL,
+                                         store_result_cb, &result);
+  file = sq_replicate_client_upload_file_finish (f->client, wait_for (&result), &error);
+  g_assert_null (file);
+  g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "big.png"));
+  /* Not retried */
+  g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/files"), ==, 1);
+}
+
+static void
 test_models (Fixture       *f,
              gconstpointer  data)
 {
@@ -972,6 +993,7 @@ main (int   argc,
   ADD ("retry/wait-cancellable", test_retry_wait_cancellable, NULL);
   ADD ("cancelled-before", test_cancelled_before, NULL);
   ADD ("upload", test_upload, NULL);
+  ADD ("upload-too-large", test_upload_too_large, NULL);
   ADD ("models", test_models, NULL);
   ADD ("create-forms", test_create_forms, NULL);
   ADD ("get-and-cancel", test_get_and_cancel, NULL);
