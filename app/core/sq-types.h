@@ -15,6 +15,7 @@ typedef struct _SqModelCatalog    SqModelCatalog;
 typedef struct _SqPrediction      SqPrediction;
 typedef struct _SqReplicateClient SqReplicateClient;
 typedef struct _SqSseParser       SqSseParser;
+typedef struct _SqWorkspace       SqWorkspace;
 typedef struct _SqProject         SqProject;
 typedef struct _SqResult          SqResult;
 
