@@ -79,6 +79,44 @@ keyring_lookup (void)
   return token;
 }
 
+/* Every interactive control below @widget has an accessible name: a
+ * label, a labelling relation, or (for buttons) a text label. */
+static guint
+assert_controls_named (GtkWidget *widget)
+{
+  guint n_checked = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      /* Hidden widgets (like the search entry of the disabled search) are
+       * not controls anyone reaches. */
+      if (!gtk_widget_get_visible (child) || !gtk_widget_get_child_visible (child))
+        continue;
+
+      if (GTK_IS_SWITCH (child) || GTK_IS_SPIN_BUTTON (child) || GTK_IS_TEXT (child) ||
+          (GTK_IS_BUTTON (child) && gtk_button_get_label (GTK_BUTTON (child)) == NULL &&
+           gtk_widget_get_tooltip_text (child) == NULL))
+        {
+          gboolean named = gtk_test_accessible_has_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL) ||
+                           gtk_test_accessible_has_relation (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+
+          if (!named)
+            g_test_message ("unnamed %s inside %s", G_OBJECT_TYPE_NAME (child),
+                            G_OBJECT_TYPE_NAME (gtk_widget_get_parent (child)));
+          g_assert_true (named);
+          n_checked++;
+          /* Its own parts (the text of a spin button) are named by it. */
+          continue;
+        }
+
+      n_checked += assert_controls_named (child);
+    }
+
+  return n_checked;
+}
+
 static SqPreferencesWindow *
 open_preferences (SqWindow *window)
 {
@@ -127,6 +165,7 @@ test_window (void)
   gtk_test_accessible_assert_property (menu_button, GTK_ACCESSIBLE_PROPERTY_LABEL, "Main Menu");
   g_assert_nonnull (gtk_menu_button_get_menu_model (menu_button));
   g_assert_cmpint (g_menu_model_get_n_items (gtk_menu_button_get_menu_model (menu_button)), >, 0);
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (window)), >=, 1);
 
   /* No token anywhere: the first-run state. */
   wait_for_token_source (SQ_TOKEN_SOURCE_NONE);
@@ -207,6 +246,9 @@ test_preferences_settings (void)
 
   g_assert_nonnull (settings);
   prefs = open_preferences (window);
+  /* The Replicate page: token text, base URL text, concurrency spin
+   * button, and the header bar's close button at least. */
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (prefs)), >=, 4);
 
   /* The base URL: plain HTTP off loopback is refused and marked. */
   base_url_row = template_child (prefs, SQ_TYPE_PREFERENCES_WINDOW, "base_url_row");
