@@ -43,8 +43,11 @@ void               sq_replicate_client_set_retry_policy     (SqReplicateClient  
                                                              guint                max_attempts,
                                                              guint                base_delay_ms,
                                                              guint                max_delay_ms);
-/* Whether the token may be sent to @url: the API origin, or an https://
- * (or loopback http://) stream URL the API handed out. */
+/* Whether the token may be sent to @url: the API origin, or the origin
+ * of a urls.stream the API handed out in a prediction this client read
+ * (https://, or http:// on loopback). Anything else (e.g. a download
+ * from replicate.delivery) gets no token. Every request carries the
+ * token only when this allows it; it is never a session default. */
 gboolean           sq_replicate_client_may_authorize        (SqReplicateClient   *self,
                                                              GUri                *uri);
 
@@ -89,8 +92,10 @@ JsonObject        *sq_replicate_client_cancel_prediction_finish  (SqReplicateCli
                                                                   GAsyncResult        *result,
                                                                   GError             **error);
 
-/* GET <stream_url> with Accept: text/event-stream. Resolves to the body
- * stream once a 200 with Content-Type text/event-stream arrived. */
+/* GET <stream_url> with Accept: text/event-stream (and Last-Event-ID
+ * when @last_event_id is set). Resolves to the body stream once a 200
+ * with Content-Type text/event-stream arrived; anything else fails with
+ * the server's detail. The stream has no read timeout. */
 void               sq_replicate_client_open_stream_async         (SqReplicateClient   *self,
                                                                   const char          *stream_url,
                                                                   const char          *last_event_id,
