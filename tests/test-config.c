@@ -18,29 +18,6 @@
 static char *tmpdir;
 static char *keyring_path;
 
-#ifdef __SANITIZE_ADDRESS__
-/* libsecret 0.20.5 (Debian 12) leaks the previous etag on every write to
- * its file backend: on_replace_contents() in secret-file-collection.c
- * passes &self->etag to g_file_replace_contents_finish() without freeing
- * the old value. The string is allocated in GIO's replace-contents code,
- * so it is recognised by a GIO frame, which needs full stacks. The same
- * test runs clean under valgrind apart from this one leak. */
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:libgio-2.0.so\n";
-}
-#endif
-
 static GAsyncResult *
 wait_for_result (GAsyncResult **slot)
 {
