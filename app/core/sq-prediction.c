@@ -28,6 +28,9 @@
 #include "sq-sse-parser.h"
 
 #define DEFAULT_POLL_INTERVAL_MS 500
+/* Replicate's stream server sends a comment at least every 30 s (its
+ * own timeout); a stream silent for twice that is given up for polling. */
+#define DEFAULT_STREAM_TIMEOUT_MS 60000
 #define STREAM_READ_SIZE         8192
 #define CANCEL_TIMEOUT_S         15
 
@@ -56,6 +59,7 @@ struct _SqPrediction
   GDateTime          *completed_at;  /* owned */
 
   guint               poll_interval_ms;
+  guint               stream_timeout_ms;
   gint64              run_start_us;
   guint               has_run : 1;
 };
@@ -286,6 +290,7 @@ sq_prediction_init (SqPrediction *self)
   self->total_ms = -1;
   self->predict_time = -1;
   self->poll_interval_ms = DEFAULT_POLL_INTERVAL_MS;
+  self->stream_timeout_ms = DEFAULT_STREAM_TIMEOUT_MS;
 }
 
 SqPrediction *
@@ -637,6 +642,13 @@ typedef struct
   char         *stream_error;     /* detail of an "error" event */
   GHashTable   *seen_ids;         /* ids of the output events taken */
 
+  /* One stream read: its own cancellable (the run's is forwarded to it),
+   * so that a stream that sends nothing can be given up alone. */
+  GCancellable *read_cancellable;
+  gulong        read_cancel_id;
+  GSource      *stall_source;
+  gboolean      stalled;
+
   GSource      *poll_source;
 
   gboolean      canceling;
@@ -651,6 +663,8 @@ run_data_free (gpointer data)
 
   g_assert (run->poll_source == NULL);
   g_assert (run->cancel_timeout == NULL);
+  g_assert (run->stall_source == NULL);
+  g_assert (run->read_cancel_id == 0);
 
   g_clear_object (&run->parser);
   if (run->stream != NULL)
@@ -659,6 +673,7 @@ run_data_free (gpointer data)
       g_clear_object (&run->stream);
     }
   g_clear_object (&run->cancel_cancellable);
+  g_clear_object (&run->read_cancellable);
   g_free (run->stream_error);
   g_clear_pointer (&run->seen_ids, g_hash_table_unref);
   g_free (run);
@@ -1028,8 +1043,9 @@ run_stream_ended (GTask *task)
       return;
     }
 
-  /* Once, pick the stream up where it broke. */
-  if (!run->stream_done && !run->stream_unsafe && !run->reconnected)
+  /* Once, pick the stream up where it broke (a stream that went silent
+   * is left for polling). */
+  if (!run->stream_done && !run->stream_unsafe && !run->reconnected && !run->stalled)
     {
       const char *last_id = sq_sse_parser_get_last_id (run->parser);
 
@@ -1042,12 +1058,55 @@ run_stream_ended (GTask *task)
       return;
     }
 
-  if (!run->stream_done)
+  if (run->stalled)
+    g_debug ("Prediction %s: the stream sent nothing for %u ms, polling",
+             self->id, self->stream_timeout_ms);
+  else if (!run->stream_done)
     g_debug ("Prediction %s: the stream ended without done, polling", self->id);
 
   /* Confirms the status, reads the metrics and repairs the text; keeps
    * polling if the stream dropped. */
   run_poll_now (task);
+}
+
+static void
+run_forward_cancel_cb (GCancellable *cancellable,
+                       GCancellable *read_cancellable)
+{
+  g_cancellable_cancel (read_cancellable);
+}
+
+/* The stream sent nothing for stream_timeout_ms: give the read up. */
+static gboolean
+run_stall_cb (gpointer data)
+{
+  GTask *task = data;
+  RunData *run = g_task_get_task_data (task);
+
+  g_clear_pointer (&run->stall_source, g_source_unref);
+  run->stalled = TRUE;
+  g_cancellable_cancel (run->read_cancellable);
+
+  return G_SOURCE_REMOVE;
+}
+
+/* A read completed: stop watching it. */
+static void
+run_end_read (GTask *task)
+{
+  RunData *run = g_task_get_task_data (task);
+
+  if (run->stall_source != NULL)
+    {
+      g_source_destroy (run->stall_source);
+      g_clear_pointer (&run->stall_source, g_source_unref);
+    }
+  if (run->read_cancel_id != 0)
+    {
+      g_cancellable_disconnect (g_task_get_cancellable (task), run->read_cancel_id);
+      run->read_cancel_id = 0;
+    }
+  g_clear_object (&run->read_cancellable);
 }
 
 static void
@@ -1063,6 +1122,7 @@ run_read_cb (GObject      *object,
   gconstpointer data;
   gsize len;
 
+  run_end_read (task);
   bytes = g_input_stream_read_bytes_finish (G_INPUT_STREAM (object), result, &error);
 
   if (bytes == NULL)
@@ -1093,11 +1153,27 @@ run_read_cb (GObject      *object,
 static void
 run_read_next (GTask *task)
 {
+  SqPrediction *self = g_task_get_source_object (task);
   RunData *run = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+
+  g_assert (run->read_cancellable == NULL);
+
+  run->read_cancellable = g_cancellable_new ();
+  if (cancellable != NULL)
+    run->read_cancel_id = g_cancellable_connect (cancellable, G_CALLBACK (run_forward_cancel_cb),
+                                                 g_object_ref (run->read_cancellable),
+                                                 g_object_unref);
+  if (self->stream_timeout_ms > 0)
+    {
+      run->stall_source = g_timeout_source_new (self->stream_timeout_ms);
+      g_source_set_static_name (run->stall_source, "[squint] stream inactivity");
+      g_source_set_callback (run->stall_source, run_stall_cb, task, NULL);
+      g_source_attach (run->stall_source, g_main_context_get_thread_default ());
+    }
 
   g_input_stream_read_bytes_async (run->stream, STREAM_READ_SIZE, G_PRIORITY_DEFAULT,
-                                   g_task_get_cancellable (task),
-                                   run_read_cb, task);
+                                   run->read_cancellable, run_read_cb, task);
 }
 
 static void
@@ -1394,4 +1470,13 @@ sq_prediction_set_poll_interval (SqPrediction *self,
   g_return_if_fail (SQ_IS_PREDICTION (self));
 
   self->poll_interval_ms = MAX (interval_ms, 1);
+}
+
+void
+sq_prediction_set_stream_timeout (SqPrediction *self,
+                                  guint         timeout_ms)
+{
+  g_return_if_fail (SQ_IS_PREDICTION (self));
+
+  self->stream_timeout_ms = timeout_ms;
 }

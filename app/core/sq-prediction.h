@@ -104,5 +104,9 @@ GDateTime          *sq_prediction_get_completed_at      (SqPrediction       *sel
 /* How often to poll when not streaming; default 500 ms. */
 void                sq_prediction_set_poll_interval     (SqPrediction       *self,
                                                          guint               interval_ms);
+/* How long a stream may send nothing (not even a comment) before it is
+ * given up and the prediction polled instead; default 60 s, 0: never. */
+void                sq_prediction_set_stream_timeout    (SqPrediction       *self,
+                                                         guint               timeout_ms);
 
 G_END_DECLS
