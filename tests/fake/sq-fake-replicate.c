@@ -497,6 +497,8 @@ typedef struct
   guint64            written;
   gboolean           random_splits;
   gboolean           dropping;
+  gboolean           malformed;
+  guint              junk_index;
 } StreamConn;
 
 struct _ServerThread
@@ -534,12 +536,15 @@ struct _SqFakeReplicate
   gboolean      random_splits;
   gboolean      no_stream;
   int           drop_after;
+  gboolean      stall_streams;
+  gboolean      malformed_streams;
 
   guint         create_429_count;
   guint         create_429_retry_after;
   gboolean      create_429_in_header;
   guint         get_error_count;
   guint         get_error_status;
+  guint         get_malformed_count;
 
   GPtrArray    *requests;
   GHashTable   *predictions;   /* id → FakePrediction */
@@ -2067,6 +2072,18 @@ handle_api (SqFakeReplicate   *self,
       return;
     }
 
+  if (is_get && self->get_malformed_count > 0)
+    {
+      /* A 200 whose JSON was cut short, as a broken proxy would pass on */
+      static const char truncated[] = "{\"id\": \"";
+
+      self->get_malformed_count--;
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, "application/json; charset=UTF-8", SOUP_MEMORY_STATIC,
+                                        truncated, strlen (truncated));
+      return;
+    }
+
   /* predictions */
   if (n >= 1 && g_str_equal (parts[0], "predictions"))
     {
@@ -2341,6 +2358,34 @@ append_event (StreamConn *conn,
   g_string_append (out, eol);
 }
 
+/* What a malformed stream puts before each output event: nothing here is
+ * an output event, nor changes the last event id, so a correct parser
+ * takes the same text from the stream as without it. */
+static void
+append_junk (StreamConn *conn,
+             GString    *out)
+{
+  static const struct { const char *text; gsize len; } junk[] = {
+#define JUNK(s) { s, sizeof (s) - 1 }
+    JUNK ("this line is no field\n\n"),
+    JUNK (": a comment\n"),
+    JUNK ("retry: soon\n\n"),
+    JUNK ("event: output\n\n"),                   /* no data: never dispatched */
+    JUNK ("event: bogus\ndata: {\"half\": \n\n"),
+    JUNK ("data: an event without a type\n\n"),
+    JUNK ("\xff\xfe\xfd not UTF-8 at all\n\n"),
+    JUNK ("event: \xc3\x28\ndata: \xff\xc0\n\n"),
+    JUNK ("data:\n\n"),
+    JUNK ("nul\0bytes\0\n\n"),
+    JUNK ("event:output\r\n\r\n"),
+    JUNK ("::::\n:\n\n"),
+#undef JUNK
+  };
+
+  g_string_append_len (out, junk[conn->junk_index].text, junk[conn->junk_index].len);
+  conn->junk_index = (conn->junk_index + 1) % G_N_ELEMENTS (junk);
+}
+
 static void
 stream_conn_write (StreamConn *conn,
                    const char *text,
@@ -2464,6 +2509,8 @@ stream_conn_pump (StreamConn *conn)
       if (drop_after >= 0 && conn->sent_this_connection >= (guint) drop_after)
         break;
       data = event_data (p, conn->next_seq - 1, &to_free);
+      if (conn->malformed)
+        append_junk (conn, out);
       append_event (conn, out, "output", id, data);
       conn->next_seq++;
       conn->sent_this_connection++;
@@ -2561,6 +2608,7 @@ stream_handler (SoupServer        *server,
   FakePrediction *p = NULL;
   StreamConn *conn;
   guint start_seq = 0;
+  gboolean stall;
 
   g_mutex_lock (&self->mutex);
   info.authorized = check_authorization (self, soup_message_headers_get_one (req_headers, "Authorization"));
@@ -2605,7 +2653,9 @@ stream_handler (SoupServer        *server,
   conn->id = g_strdup (p->id);
   conn->next_seq = start_seq;
   conn->random_splits = self->random_splits;
+  conn->malformed = self->malformed_streams;
   conn->rand = g_rand_new_with_seed (self->seed ^ g_str_hash (p->id) ^ start_seq);
+  stall = self->stall_streams;
   g_mutex_unlock (&self->mutex);
 
   self->stream.conns = g_list_prepend (self->stream.conns, conn);
@@ -2619,6 +2669,13 @@ stream_handler (SoupServer        *server,
   soup_message_headers_set_content_type (resp_headers, "text/event-stream", NULL);
   soup_message_headers_replace (resp_headers, "Cache-Control", "no-cache");
   stream_conn_write (conn, ": hi\n\n", 6);
+  if (stall)
+    {
+      /* Headers and the opening comment, then silence: the connection
+       * stays open until the client or the server closes it. */
+      soup_server_message_unpause (msg);
+      return;
+    }
   stream_conn_pump (conn);
 }
 
@@ -2794,6 +2851,8 @@ sq_fake_replicate_finalize (GObject *object)
   g_ptr_array_unref (self->canceled_ids);
   g_hash_table_unref (self->schemas);
   g_free (self->requests_log);
+  g_free (self->api.origin);
+  g_free (self->stream.origin);
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
 
@@ -2901,6 +2960,8 @@ DEFINE_SETTER (answer_tokens, answer_tokens, guint)
 DEFINE_SETTER (random_splits, random_splits, gboolean)
 DEFINE_SETTER (drop_streams_after, drop_after, int)
 DEFINE_SETTER (no_stream, no_stream, gboolean)
+DEFINE_SETTER (stall_streams, stall_streams, gboolean)
+DEFINE_SETTER (malformed_streams, malformed_streams, gboolean)
 DEFINE_SETTER (max_file_size, max_file_size, gsize)
 
 void
@@ -2928,6 +2989,33 @@ sq_fake_replicate_queue_get_errors (SqFakeReplicate *self,
   self->get_error_count = count;
   self->get_error_status = status;
   g_mutex_unlock (&self->mutex);
+}
+
+void
+sq_fake_replicate_queue_get_malformed (SqFakeReplicate *self,
+                                       guint            count)
+{
+  g_return_if_fail (SQ_IS_FAKE_REPLICATE (self));
+  g_mutex_lock (&self->mutex);
+  self->get_malformed_count = count;
+  g_mutex_unlock (&self->mutex);
+}
+
+void
+sq_fake_replicate_stop (SqFakeReplicate *self)
+{
+  char *api_origin;
+  char *stream_origin;
+
+  g_return_if_fail (SQ_IS_FAKE_REPLICATE (self));
+
+  /* Clients keep the origins they were given; so do we. */
+  api_origin = g_steal_pointer (&self->api.origin);
+  stream_origin = g_steal_pointer (&self->stream.origin);
+  server_thread_stop (&self->api);
+  server_thread_stop (&self->stream);
+  self->api.origin = api_origin;
+  self->stream.origin = stream_origin;
 }
 
 void

@@ -146,6 +146,21 @@ void             sq_fake_replicate_set_drop_streams_after (SqFakeReplicate *self
 void             sq_fake_replicate_set_no_stream        (SqFakeReplicate *self,
                                                          gboolean         no_stream);
 
+/* Streams send their opening comment, then nothing, and stay open until
+ * the client (or sq_fake_replicate_stop()) closes them. */
+void             sq_fake_replicate_set_stall_streams    (SqFakeReplicate *self,
+                                                         gboolean         stall);
+/* Streams put junk before every output event: lines that are no field,
+ * comments, unknown fields and events, events without data, invalid UTF-8
+ * and NUL bytes. The output events themselves are unchanged. */
+void             sq_fake_replicate_set_malformed_streams (SqFakeReplicate *self,
+                                                          gboolean         malformed);
+/* The next @count GETs (predictions, models) answer 200 with JSON cut short. */
+void             sq_fake_replicate_queue_get_malformed  (SqFakeReplicate *self,
+                                                         guint            count);
+/* Stops both servers as if the host went away: open streams break, later
+ * connections are refused. The origins stay as they were. */
+void             sq_fake_replicate_stop                 (SqFakeReplicate *self);
 /* Uploads larger than this answer 413 (default 100 MiB, like Replicate). */
 void             sq_fake_replicate_set_max_file_size    (SqFakeReplicate *self,
                                                          gsize            max_file_size);
