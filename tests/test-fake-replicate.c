@@ -1250,6 +1250,46 @@ test_prefer_wait (Fixture       *f,
   g_assert_cmpint (json_object_get_int_member (bad, "status"), ==, 400);
 }
 
+static void
+send_and_read_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  GError **error = user_data;
+  g_autoptr(GBytes) bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, error);
+
+  if (*error == NULL)
+    g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "unexpected answer");
+}
+
+static void
+test_dispose_while_waiting (Fixture       *f,
+                            gconstpointer  data)
+{
+  g_autofree char *url = api_url (f, "/v1/predictions");
+  g_autofree char *body = create_body (LLAVA_VERSION, IMAGE_URL, "never");
+  g_autoptr(SoupMessage) msg = soup_message_new ("POST", url);
+  g_autoptr(GBytes) request = g_bytes_new (body, strlen (body));
+  GError *error = NULL;
+
+  sq_fake_replicate_set_token_delay_ms (f->fake, 60 * 1000);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization",
+                                "Bearer " SQ_FAKE_REPLICATE_TOKEN);
+  soup_message_headers_replace (soup_message_get_request_headers (msg), "Prefer", "wait");
+  soup_message_set_request_body_from_bytes (msg, "application/json", request);
+  soup_session_send_and_read_async (f->session, msg, G_PRIORITY_DEFAULT, NULL, send_and_read_cb, &error);
+
+  /* The fake holds the answer; take it down meanwhile */
+  while (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/predictions") == 0)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_finalize_object (g_steal_pointer (&f->fake));
+
+  while (error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_false (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED));
+  g_clear_error (&error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1277,6 +1317,7 @@ main (int   argc,
   ADD ("/fake-replicate/prefer-wait", test_prefer_wait);
   ADD ("/fake-replicate/client-goes-away", test_client_goes_away);
   ADD ("/fake-replicate/dispose-while-streaming", test_dispose_while_streaming);
+  ADD ("/fake-replicate/dispose-while-waiting", test_dispose_while_waiting);
 
   return g_test_run ();
 }

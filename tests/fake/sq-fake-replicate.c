@@ -2781,7 +2781,13 @@ server_thread_func (gpointer data)
   while (st->waits)
     pending_wait_free (st->waits->data);
   soup_server_disconnect (st->server);
-  g_clear_object (&st->server);
+  {
+    gpointer server = st->server;
+
+    g_object_add_weak_pointer (server, &server);
+    g_clear_object (&st->server);
+    g_warn_if_fail (server == NULL);  /* finalized here, in its thread */
+  }
   while (g_main_context_iteration (st->context, FALSE))
     ;
 
