@@ -1290,6 +1290,19 @@ test_dispose_while_waiting (Fixture       *f,
   g_clear_error (&error);
 }
 
+static void
+test_new_and_free (void)
+{
+  /* Stopping right after starting must not hang (the quit used to be
+   * lost when it came before the server thread ran its loop). */
+  for (guint i = 0; i < 200; i++)
+    {
+      SqFakeReplicate *fake = sq_fake_replicate_new ();
+
+      g_assert_finalize_object (fake);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1299,6 +1312,7 @@ main (int   argc,
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
 
+  g_test_add_func ("/fake-replicate/new-and-free", test_new_and_free);
   ADD ("/fake-replicate/unauthorized", test_unauthorized);
   ADD ("/fake-replicate/create-and-stream", test_create_and_stream);
   ADD ("/fake-replicate/stream-late-and-resume", test_stream_late_and_resume);

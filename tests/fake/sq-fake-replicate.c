@@ -2814,12 +2814,26 @@ server_thread_start (SqFakeReplicate *self,
                              server_thread_func, st);
 }
 
+static gboolean
+quit_loop_cb (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 server_thread_stop (ServerThread *st)
 {
+  GSource *source;
+
   if (st->thread == NULL)
     return;
-  g_main_loop_quit (st->loop);
+  /* Quit from inside the loop: a g_main_loop_quit() that came before the
+   * thread reached g_main_loop_run() would be lost. */
+  source = g_idle_source_new ();
+  g_source_set_callback (source, quit_loop_cb, st->loop, NULL);
+  g_source_attach (source, st->context);
+  g_source_unref (source);
   g_thread_join (st->thread);
   st->thread = NULL;
   g_main_loop_unref (st->loop);
