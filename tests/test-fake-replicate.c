@@ -607,7 +607,7 @@ test_polling_growth (Fixture       *f,
   guint distinct = 0;
   const char *id;
 
-  sq_fake_replicate_set_token_delay_ms (f->fake, 40);
+  sq_fake_replicate_set_token_delay_ms (f->fake, 100);
   sq_fake_replicate_set_answer_tokens (f->fake, 10);
   expected = sq_fake_replicate_expected_answer (f->fake, LLAVA, sha, "grow");
   p = create_prediction (f, LLAVA_VERSION, IMAGE_URL, "grow");

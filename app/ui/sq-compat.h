@@ -17,4 +17,27 @@ G_BEGIN_DECLS
 /* Shows the About window (AdwAboutWindow on 1.2–1.4, AdwAboutDialog from 1.5). */
 void sq_compat_show_about (GtkWindow *parent);
 
+/* Asks where to save a file (GtkFileChooserNative before GTK 4.10,
+ * GtkFileDialog after). Finishes with the chosen file, or NULL and
+ * G_IO_ERROR_CANCELLED when the person dismissed the dialog. */
+void   sq_compat_save_file_async   (GtkWindow           *parent,
+                                    const char          *title,
+                                    const char          *initial_name,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data);
+GFile *sq_compat_save_file_finish  (GAsyncResult        *result,
+                                    GError             **error);
+/* Asks for image files to open. Finishes with a GListModel of GFile. */
+void        sq_compat_open_images_async  (GtkWindow           *parent,
+                                          const char          *title,
+                                          GCancellable        *cancellable,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+GListModel *sq_compat_open_images_finish (GAsyncResult        *result,
+                                          GError             **error);
+/* Opens @file in the application the desktop chose for its type. */
+void   sq_compat_launch_file       (GtkWindow           *parent,
+                                    GFile               *file);
+
 G_END_DECLS

@@ -1,0 +1,550 @@
+/* test-compare-view.c
+ *
+ * The Compare view end to end: runs a 2 prompts × 1 image × 2 models grid
+ * against the in-process fake Replicate, labels every answer with key
+ * presses only (through the view's own key controller), undoes, jumps to
+ * the next unrated answer, hides model names in blind mode (and keeps
+ * the blind key in the project), filters, sorts and exports CSV.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <gtk/gtk.h>
+#include <adwaita.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sq-compare-view.h"
+#include "sq-fake-replicate.h"
+#include "sq-grid-builder.h"
+#include "sq-model-picker.h"
+#include "sq-results-model.h"
+#include "sq-workspace.h"
+
+static char *tmpdir;
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GAsyncResult **slot = user_data;
+
+  *slot = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *slot;
+}
+
+static void
+iterate_a_while (void)
+{
+  /* Lets idles, timeouts (the model flushes every ~120 ms) and the
+   * project's worker thread catch up. */
+  gint64 until = g_get_monotonic_time () + 400 * G_TIME_SPAN_MILLISECOND;
+
+  while (g_get_monotonic_time () < until)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (2000);
+    }
+}
+
+static gpointer
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+
+  return child;
+}
+
+static GtkEventController *
+find_key_controller (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GtkEventController) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller) &&
+          g_strcmp0 (gtk_event_controller_get_name (controller), "sq-labelling-keys") == 0)
+        return controller;
+    }
+
+  g_assert_not_reached ();
+}
+
+/* Sends a key press through the column view's labelling controller, as
+ * GTK does for a real key event. */
+static void
+press (SqCompareView   *view,
+       guint            keyval,
+       GdkModifierType  state)
+{
+  GtkWidget *column_view = template_child (view, SQ_TYPE_COMPARE_VIEW, "column_view");
+  GtkEventController *controller = find_key_controller (column_view);
+  gboolean handled = FALSE;
+
+  g_signal_emit_by_name (controller, "key-pressed", keyval, 0, state, &handled);
+  g_assert_true (handled);
+}
+
+static guint
+n_rows (SqCompareView *view)
+{
+  return g_list_model_get_n_items (G_LIST_MODEL (sq_compare_view_get_selection (view)));
+}
+
+static SqResultRow *
+row_at (SqCompareView *view,
+        guint          position)
+{
+  SqResultRow *row = g_list_model_get_item (G_LIST_MODEL (sq_compare_view_get_selection (view)), position);
+
+  g_assert_nonnull (row);
+  g_object_unref (row);  /* the model keeps it */
+
+  return row;
+}
+
+static guint
+selected (SqCompareView *view)
+{
+  return gtk_single_selection_get_selected (GTK_SINGLE_SELECTION (sq_compare_view_get_selection (view)));
+}
+
+static void
+wait_loaded (SqCompareView *view)
+{
+  while (!sq_compare_view_get_loaded (view))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static gboolean
+all_succeeded (SqCompareView *view,
+               guint          expected)
+{
+  if (n_rows (view) != expected)
+    return FALSE;
+
+  for (guint i = 0; i < expected; i++)
+    if (g_strcmp0 (sq_result_get_status (sq_result_row_get_result (row_at (view, i))), "succeeded") != 0)
+      return FALSE;
+
+  return TRUE;
+}
+
+/* Waits until the project has @score for @criterion of @result_id. */
+static void
+wait_rating (SqProject   *project,
+             gint64       result_id,
+             SqCriterion  criterion,
+             int          score)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      int stored = sq_project_get_rating (project, result_id, criterion, NULL, &error);
+
+      g_assert_no_error (error);
+      if (stored == score)
+        return;
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+collect_labels (GtkWidget *widget,
+                GPtrArray *labels)
+{
+  if (GTK_IS_LABEL (widget) && gtk_widget_get_mapped (widget))
+    g_ptr_array_add (labels, (gpointer) gtk_label_get_label (GTK_LABEL (widget)));
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    collect_labels (child, labels);
+}
+
+static gboolean
+has_label (GPtrArray  *labels,
+           const char *text)
+{
+  return g_ptr_array_find_with_equal_func (labels, text, g_str_equal, NULL);
+}
+
+static GBytes *
+make_png (void)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 30);
+  g_autoptr(GError) error = NULL;
+  char *buffer = NULL;
+  gsize size = 0;
+
+  gdk_pixbuf_fill (pixbuf, 0x3584e4ff);
+  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", &error, NULL));
+  g_assert_no_error (error);
+
+  return g_bytes_new_take (buffer, size);
+}
+
+/* A minimal RFC 4180 reader: rows of fields. */
+static GPtrArray *
+parse_csv (const char *text)
+{
+  GPtrArray *rows = g_ptr_array_new_with_free_func ((GDestroyNotify) g_ptr_array_unref);
+  GPtrArray *row = g_ptr_array_new_with_free_func (g_free);
+  GString *field = g_string_new (NULL);
+  gboolean quoted = FALSE;
+
+  for (const char *p = text; *p; p++)
+    {
+      if (quoted)
+        {
+          if (*p == '"' && p[1] == '"')
+            g_string_append_c (field, '"'), p++;
+          else if (*p == '"')
+            quoted = FALSE;
+          else
+            g_string_append_c (field, *p);
+        }
+      else if (*p == '"')
+        quoted = TRUE;
+      else if (*p == ',')
+        g_ptr_array_add (row, g_string_free (g_steal_pointer (&field), FALSE)), field = g_string_new (NULL);
+      else if (*p == '\r')
+        continue;
+      else if (*p == '\n')
+        {
+          g_ptr_array_add (row, g_string_free (g_steal_pointer (&field), FALSE));
+          field = g_string_new (NULL);
+          g_ptr_array_add (rows, row);
+          row = g_ptr_array_new_with_free_func (g_free);
+        }
+      else
+        g_string_append_c (field, *p);
+    }
+
+  if (field->len > 0 || row->len > 0)
+    {
+      g_ptr_array_add (row, g_string_free (field, FALSE));
+      g_ptr_array_add (rows, row);
+    }
+  else
+    {
+      g_string_free (field, TRUE);
+      g_ptr_array_unref (row);
+    }
+
+  return rows;
+}
+
+static int
+column_index (GPtrArray  *header,
+              const char *name)
+{
+  for (guint i = 0; i < header->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (header, i), name) == 0)
+      return i;
+
+  g_assert_not_reached ();
+}
+
+static void
+test_compare_view (void)
+{
+  g_autoptr(SqFakeReplicate) fake = sq_fake_replicate_new ();
+  g_autoptr(SqWorkspace) workspace = sq_workspace_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) png = make_png ();
+  g_autoptr(SqImage) image = NULL;
+  g_autoptr(GPtrArray) labels = NULL;
+  g_autoptr(GPtrArray) names_before = NULL;
+  g_autofree char *path = g_build_filename (tmpdir, "grid.squint", NULL);
+  g_autofree char *csv_path = g_build_filename (tmpdir, "grid.csv", NULL);
+  g_autofree char *csv = NULL;
+  g_autofree char *blind_key = NULL;
+  g_autoptr(GFile) csv_file = NULL;
+  g_autoptr(GPtrArray) csv_rows = NULL;
+  const int scores[4][2] = { { 4, 5 }, { 2, 3 }, { 5, 5 }, { 1, 2 } };
+  gint64 ids[4];
+  SqGridBuilder *builder;
+  SqProject *project;
+  GtkWidget *window;
+  GtkWidget *view;
+  GtkColumnView *column_view;
+  GListModel *columns;
+
+  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
+  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+
+  sq_workspace_reload_client_async (workspace, NULL, store_result_cb, &result);
+  g_assert_true (sq_workspace_reload_client_finish (workspace, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_nonnull (sq_workspace_get_client (workspace));
+
+  sq_workspace_open_project_async (workspace, path, NULL, store_result_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (workspace, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  project = sq_workspace_get_project (workspace);
+
+  window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (window), 1200, 760);
+  view = sq_compare_view_new (workspace);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_loaded (SQ_COMPARE_VIEW (view));
+  g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 0);
+
+  /* The grid: 2 prompts × 1 image × 2 models */
+  builder = SQ_GRID_BUILDER (sq_compare_view_get_grid_builder (SQ_COMPARE_VIEW (view)));
+  sq_grid_builder_add_prompt (builder, "What is shown?");
+  sq_grid_builder_add_prompt (builder, "Count the people");
+  sq_grid_builder_add_prompt (builder, "Count the people");  /* a duplicate is ignored */
+  sq_image_load_bytes_async (png, "blue.png", NULL, store_result_cb, &result);
+  image = sq_image_load_finish (wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sq_grid_builder_add_image (builder, image);
+  {
+    SqModelPicker *picker = SQ_MODEL_PICKER (sq_grid_builder_get_model_picker (builder));
+
+    g_assert_true (sq_model_picker_set_selected (picker, "llava-13b", TRUE));
+    g_assert_true (sq_model_picker_set_selected (picker, "fuyu-8b", TRUE));
+    g_assert_true (sq_model_picker_set_selected (picker, "minigpt-4", FALSE));
+    g_assert_true (sq_model_picker_set_selected (picker, "cogvlm", FALSE));
+  }
+  g_assert_cmpuint (sq_grid_builder_get_n_cells (builder), ==, 4);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (builder), "grid.run", NULL));
+  g_assert_nonnull (sq_grid_builder_get_run (builder));
+  while (sq_grid_run_get_state (sq_grid_builder_get_run (builder)) != SQ_GRID_RUN_STATE_FINISHED)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sq_grid_run_get_n_done (sq_grid_builder_get_run (builder)), ==, 4);
+  while (!all_succeeded (SQ_COMPARE_VIEW (view), 4))
+    g_main_context_iteration (NULL, TRUE);
+  iterate_a_while ();
+
+  /* Label everything with key presses only: 1–5 rate and move on */
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_j, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      ids[i] = sq_result_row_get_id (row_at (SQ_COMPARE_VIEW (view), i));
+      g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, i);
+      g_assert_cmpint (sq_compare_view_get_criterion (SQ_COMPARE_VIEW (view)), ==, SQ_CRITERION_CORRECTNESS);
+      press (SQ_COMPARE_VIEW (view), GDK_KEY_0 + scores[i][0], 0);
+      g_assert_cmpint (sq_compare_view_get_criterion (SQ_COMPARE_VIEW (view)), ==, SQ_CRITERION_RELEVANCE);
+      press (SQ_COMPARE_VIEW (view), GDK_KEY_0 + scores[i][1], 0);
+    }
+  for (guint i = 0; i < 4; i++)
+    {
+      wait_rating (project, ids[i], SQ_CRITERION_CORRECTNESS, scores[i][0]);
+      wait_rating (project, ids[i], SQ_CRITERION_RELEVANCE, scores[i][1]);
+    }
+
+  /* Ctrl+Z undoes the last rating: row 3's relevance */
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_z, GDK_CONTROL_MASK);
+  wait_rating (project, ids[3], SQ_CRITERION_RELEVANCE, 0);
+  g_assert_cmpint (sq_project_get_rating (project, ids[3], SQ_CRITERION_CORRECTNESS, NULL, NULL), ==, 1);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 3);
+  g_assert_cmpint (sq_compare_view_get_criterion (SQ_COMPARE_VIEW (view)), ==, SQ_CRITERION_RELEVANCE);
+
+  /* K/Up move up, Tab switches the criterion, N jumps to the unrated one */
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_k, 0);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_Up, 0);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_k, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 0);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_Tab, 0);
+  g_assert_cmpint (sq_compare_view_get_criterion (SQ_COMPARE_VIEW (view)), ==, SQ_CRITERION_CORRECTNESS);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_n, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 3);
+  g_assert_cmpint (sq_compare_view_get_criterion (SQ_COMPARE_VIEW (view)), ==, SQ_CRITERION_RELEVANCE);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_2, 0);
+  wait_rating (project, ids[3], SQ_CRITERION_RELEVANCE, 2);
+  iterate_a_while ();
+
+  /* Filter: unrated only leaves nothing; then clear one rating */
+  gtk_toggle_button_set_active (template_child (view, SQ_TYPE_COMPARE_VIEW, "unrated_button"), TRUE);
+  g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 0);
+  gtk_toggle_button_set_active (template_child (view, SQ_TYPE_COMPARE_VIEW, "unrated_button"), FALSE);
+  g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 4);
+
+  /* Search the answers: the fake's answers name their model */
+  gtk_editable_set_text (template_child (view, SQ_TYPE_COMPARE_VIEW, "search_entry"), "FUYU-8B SEES");
+  while (n_rows (SQ_COMPARE_VIEW (view)) != 2)
+    g_main_context_iteration (NULL, TRUE);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpstr (sq_result_get_model_name (sq_result_row_get_result (row_at (SQ_COMPARE_VIEW (view), i))), ==, "fuyu-8b");
+  gtk_editable_set_text (template_child (view, SQ_TYPE_COMPARE_VIEW, "search_entry"), "");
+  while (n_rows (SQ_COMPARE_VIEW (view)) != 4)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Sort by correctness, highest first */
+  column_view = template_child (view, SQ_TYPE_COMPARE_VIEW, "column_view");
+  columns = gtk_column_view_get_columns (column_view);
+  for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
+
+      if (g_strcmp0 (gtk_column_view_column_get_title (column), "Correctness") == 0)
+        gtk_column_view_sort_by_column (column_view, column, GTK_SORT_DESCENDING);
+    }
+  g_assert_cmpfloat (sq_result_row_get_score (row_at (SQ_COMPARE_VIEW (view), 0), SQ_CRITERION_CORRECTNESS), ==, 5);
+  g_assert_cmpfloat (sq_result_row_get_score (row_at (SQ_COMPARE_VIEW (view), 3), SQ_CRITERION_CORRECTNESS), ==, 1);
+  gtk_column_view_sort_by_column (column_view, NULL, GTK_SORT_ASCENDING);
+  g_assert_cmpint (sq_result_row_get_id (row_at (SQ_COMPARE_VIEW (view), 0)), ==, ids[0]);
+
+  /* Blind mode hides the model names in the table */
+  labels = g_ptr_array_new ();
+  collect_labels (view, labels);
+  g_assert_true (has_label (labels, "llava-13b"));
+  g_ptr_array_set_size (labels, 0);
+
+  g_assert_true (gtk_widget_activate_action (view, "compare.blind", NULL));
+  g_assert_true (sq_compare_view_get_blind (SQ_COMPARE_VIEW (view)));
+  iterate_a_while ();
+  collect_labels (view, labels);
+  g_assert_false (has_label (labels, "llava-13b"));
+  g_assert_false (has_label (labels, "fuyu-8b"));
+  g_assert_true (has_label (labels, "Model A"));
+  g_assert_true (has_label (labels, "Model B"));
+
+  names_before = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < 4; i++)
+    {
+      SqResultRow *row = row_at (SQ_COMPARE_VIEW (view), i);
+
+      g_ptr_array_add (names_before, g_strdup_printf ("%s=%s", sq_result_row_get_model_name (row),
+                                                      sq_result_get_model_name (sq_result_row_get_result (row))));
+    }
+
+  /* The key is in the project, and a new view of the reopened project is
+   * blind with the same order */
+  while ((blind_key = sq_project_get_meta (project, "blind-key", NULL)) == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (strlen (blind_key), ==, 32);
+
+  {
+    g_autoptr(SqProject) reopened = sq_project_open (path, &error);
+    GtkWidget *window2 = gtk_window_new ();
+    GtkWidget *view2 = sq_compare_view_new (NULL);
+
+    g_assert_no_error (error);
+    while (TRUE)
+      {
+        g_autofree char *mode = sq_project_get_meta (reopened, "blind-mode", NULL);
+
+        if (g_strcmp0 (mode, "1") == 0)
+          break;
+        g_main_context_iteration (NULL, TRUE);
+      }
+    sq_compare_view_set_project (SQ_COMPARE_VIEW (view2), reopened);
+    gtk_window_set_child (GTK_WINDOW (window2), view2);
+    gtk_window_present (GTK_WINDOW (window2));
+    wait_loaded (SQ_COMPARE_VIEW (view2));
+    g_assert_true (sq_compare_view_get_blind (SQ_COMPARE_VIEW (view2)));
+    g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view2)), ==, 4);
+    for (guint i = 0; i < 4; i++)
+      {
+        SqResultRow *row = row_at (SQ_COMPARE_VIEW (view2), i);
+        g_autofree char *name = g_strdup_printf ("%s=%s", sq_result_row_get_model_name (row),
+                                                 sq_result_get_model_name (sq_result_row_get_result (row)));
+
+        g_assert_cmpstr (name, ==, g_ptr_array_index (names_before, i));
+      }
+    gtk_window_destroy (GTK_WINDOW (window2));
+    iterate_a_while ();
+  }
+
+  /* Reveal */
+  sq_compare_view_set_blind (SQ_COMPARE_VIEW (view), FALSE);
+  g_ptr_array_set_size (labels, 0);
+  iterate_a_while ();
+  collect_labels (view, labels);
+  g_assert_true (has_label (labels, "llava-13b"));
+
+  /* Export CSV and read it back */
+  csv_file = g_file_new_for_path (csv_path);
+  sq_compare_view_export_async (SQ_COMPARE_VIEW (view), SQ_EXPORT_FORMAT_CSV, csv_file, NULL,
+                                store_result_cb, &result);
+  g_assert_true (sq_compare_view_export_finish (SQ_COMPARE_VIEW (view), wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  g_assert_true (g_file_get_contents (csv_path, &csv, NULL, &error));
+  g_assert_no_error (error);
+  csv_rows = parse_csv (csv);
+  g_assert_cmpuint (csv_rows->len, ==, 5);
+  {
+    GPtrArray *header = g_ptr_array_index (csv_rows, 0);
+    int id_col = column_index (header, "result_id");
+    int c_col = column_index (header, "correctness");
+    int r_col = column_index (header, "relevance");
+
+    for (guint i = 1; i < csv_rows->len; i++)
+      {
+        GPtrArray *row = g_ptr_array_index (csv_rows, i);
+        gint64 id = g_ascii_strtoll (g_ptr_array_index (row, id_col), NULL, 10);
+        guint k;
+
+        for (k = 0; k < 4 && ids[k] != id; k++)
+          ;
+        g_assert_cmpuint (k, <, 4);
+        g_assert_cmpfloat (g_ascii_strtod (g_ptr_array_index (row, c_col), NULL), ==, scores[k][0]);
+        g_assert_cmpfloat (g_ascii_strtod (g_ptr_array_index (row, r_col), NULL), ==,
+                           k == 3 ? 2 : scores[k][1]);
+      }
+  }
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate_a_while ();
+
+  g_unsetenv ("REPLICATE_BASE_URL");
+  g_unsetenv ("REPLICATE_API_TOKEN");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_autofree char *command = NULL;
+  int ret;
+
+  tmpdir = g_dir_make_tmp ("squint-test-compare-XXXXXX", NULL);
+  g_assert_nonnull (tmpdir);
+  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
+  g_unsetenv ("REPLICATE_API_TOKEN");
+  g_unsetenv ("REPLICATE_BASE_URL");
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add_func ("/compare-view/grid-label-blind-export", test_compare_view);
+
+  ret = g_test_run ();
+
+  command = g_strdup_printf ("rm -rf '%s'", tmpdir);
+  if (system (command) != 0)
+    g_warning ("Could not remove %s", tmpdir);
+  g_free (tmpdir);
+
+  return ret;
+}
