@@ -1,0 +1,525 @@
+/* test-ask-view.c
+ *
+ * The Ask view end to end against the in-process fake Replicate: drop
+ * two PNGs and a text file on the tray (a real GdkFileList through the
+ * drop target's ::drop), ask two models, check the streamed text, the
+ * states, a failing prompt, Stop, and that ratings and notes reach the
+ * project.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "sq-answer-card.h"
+#include "sq-ask-view.h"
+#include "sq-fake-replicate.h"
+#include "sq-image-tray.h"
+#include "sq-model-picker.h"
+#include "sq-prompt-box.h"
+#include "sq-rating.h"
+#include "sq-workspace.h"
+
+static char *tmpdir;
+
+typedef struct
+{
+  SqFakeReplicate *fake;
+  SqWorkspace     *workspace;
+  GtkWidget       *window;
+  SqAskView       *view;
+  SqImageTray     *tray;
+  SqPromptBox     *prompt_box;
+  SqModelPicker   *picker;
+  GPtrArray       *errors;    /* (element-type utf8) what the tray refused */
+} Fixture;
+
+static void
+done_cb (GObject      *object,
+         GAsyncResult *result,
+         gpointer      user_data)
+{
+  GAsyncResult **out = user_data;
+
+  *out = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_result (GAsyncResult **result)
+{
+  while (*result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *result;
+}
+
+static gpointer
+template_child (gpointer    widget,
+                GType       type,
+                const char *name)
+{
+  GObject *child = gtk_widget_get_template_child (GTK_WIDGET (widget), type, name);
+
+  g_assert_nonnull (child);
+
+  return child;
+}
+
+static GFile *
+write_png (const char *name,
+           guint32     rgba)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 64, 48);
+  g_autofree char *path = g_build_filename (tmpdir, name, NULL);
+  g_autoptr(GError) error = NULL;
+
+  gdk_pixbuf_fill (pixbuf, rgba);
+  gdk_pixbuf_save (pixbuf, path, "png", &error, NULL);
+  g_assert_no_error (error);
+
+  return g_file_new_for_path (path);
+}
+
+static void
+tray_error_cb (SqImageTray *tray,
+               const char  *message,
+               GPtrArray   *errors)
+{
+  g_ptr_array_add (errors, g_strdup (message));
+}
+
+static void
+fixture_set_up (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.squintapp.Squint");
+  g_autofree char *project_path = g_build_filename (tmpdir, "test.squint", NULL);
+
+  g_unlink (project_path);
+  g_settings_reset (settings, "selected-models");
+  g_settings_reset (settings, "model-settings");
+
+  fixture->fake = sq_fake_replicate_new ();
+  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fixture->fake), TRUE);
+  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+
+  fixture->workspace = sq_workspace_new ();
+  sq_workspace_reload_client_async (fixture->workspace, NULL, done_cb, &result);
+  g_assert_true (sq_workspace_reload_client_finish (fixture->workspace, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sq_workspace_open_project_async (fixture->workspace, project_path, NULL, done_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (fixture->workspace, wait_result (&result), &error));
+  g_assert_no_error (error);
+
+  fixture->view = SQ_ASK_VIEW (sq_ask_view_new (fixture->workspace));
+  fixture->window = gtk_window_new ();
+  gtk_window_set_default_size (GTK_WINDOW (fixture->window), 1100, 900);
+  gtk_window_set_child (GTK_WINDOW (fixture->window), GTK_WIDGET (fixture->view));
+  gtk_window_present (GTK_WINDOW (fixture->window));
+
+  fixture->tray = template_child (fixture->view, SQ_TYPE_ASK_VIEW, "tray");
+  fixture->prompt_box = template_child (fixture->view, SQ_TYPE_ASK_VIEW, "prompt_box");
+  fixture->picker = template_child (fixture->view, SQ_TYPE_ASK_VIEW, "picker");
+  fixture->errors = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (fixture->tray, "error", G_CALLBACK (tray_error_cb), fixture->errors);
+
+  while (!gtk_widget_get_mapped (GTK_WIDGET (fixture->view)))
+    g_main_context_iteration (NULL, TRUE);
+}
+
+static void
+fixture_tear_down (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  g_autoptr(GPtrArray) cards = sq_ask_view_get_cards (fixture->view);
+
+  /* Let every answer end before the fake goes. */
+  sq_ask_view_stop_all (fixture->view);
+  for (guint i = 0; i < cards->len; i++)
+    {
+      while (sq_answer_card_is_running (g_ptr_array_index (cards, i)))
+        g_main_context_iteration (NULL, TRUE);
+    }
+
+  g_signal_handlers_disconnect_by_data (fixture->tray, fixture->errors);
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  while (g_main_context_iteration (NULL, FALSE));
+  g_clear_pointer (&fixture->errors, g_ptr_array_unref);
+  g_clear_object (&fixture->workspace);
+  g_clear_object (&fixture->fake);
+  g_unsetenv ("REPLICATE_BASE_URL");
+  g_unsetenv ("REPLICATE_API_TOKEN");
+}
+
+/* Drops the files as Files would: a GdkFileList through ::drop. */
+static gboolean
+drop_files (Fixture *fixture,
+            GFile  **files,
+            guint    n_files)
+{
+  GtkDropTarget *target = sq_image_tray_get_drop_target (fixture->tray);
+  g_auto(GValue) value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_array (files, n_files));
+  g_signal_emit_by_name (target, "drop", &value, 20.0, 20.0, &accepted);
+
+  while (sq_image_tray_get_n_loading (fixture->tray) > 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  return accepted;
+}
+
+static void
+add_two_images (Fixture *fixture)
+{
+  GFile *files[3];
+  g_autofree char *text_path = g_build_filename (tmpdir, "notes.txt", NULL);
+
+  g_assert_true (g_file_set_contents (text_path, "these are not pixels\n", -1, NULL));
+  files[0] = write_png ("red.png", 0xdd2211ff);
+  files[1] = g_file_new_for_path (text_path);
+  files[2] = write_png ("green.png", 0x22aa44ff);
+
+  g_assert_true (drop_files (fixture, files, G_N_ELEMENTS (files)));
+
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    g_object_unref (files[i]);
+}
+
+static void
+select_models (Fixture            *fixture,
+               const char * const *names)
+{
+  const char *all[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_assert_true (sq_model_picker_set_selected (fixture->picker, all[i],
+                                                 g_strv_contains (names, all[i])));
+}
+
+typedef struct
+{
+  SqAnswerCard *card;
+  GString      *statuses;
+} Watch;
+
+static GPtrArray *
+ask (Fixture *fixture)
+{
+  g_autoptr(GPtrArray) cards = NULL;
+  GPtrArray *watches = g_ptr_array_new ();
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->view), "ask.ask", NULL));
+
+  cards = sq_ask_view_get_cards (fixture->view);
+  for (guint i = 0; i < cards->len; i++)
+    {
+      SqAnswerCard *card = g_ptr_array_index (cards, i);
+      Watch *watch;
+
+      if (!sq_answer_card_is_running (card))
+        continue;
+
+      watch = g_new0 (Watch, 1);
+      watch->card = card;
+      /* A GString cannot carry data; keep the card on the run instead. */
+      watch->statuses = g_string_new (sq_answer_card_get_status_label (card));
+      g_object_set_data (G_OBJECT (sq_answer_card_get_run (card)), "statuses", watch->statuses);
+      g_ptr_array_add (watches, watch);
+    }
+
+  return watches;
+}
+
+static void
+status_changed_cb (SqAskRun     *run,
+                   GParamSpec   *pspec,
+                   SqAnswerCard *card)
+{
+  GString *statuses = g_object_get_data (G_OBJECT (run), "statuses");
+
+  if (statuses != NULL)
+    g_string_append_printf (statuses, " %s", sq_answer_card_get_status_label (card));
+}
+
+static void
+watch_statuses (GPtrArray *watches)
+{
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *watch = g_ptr_array_index (watches, i);
+
+      g_signal_connect_after (sq_answer_card_get_run (watch->card), "notify::status",
+                              G_CALLBACK (status_changed_cb), watch->card);
+    }
+}
+
+static void
+wait_all (GPtrArray *watches)
+{
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *watch = g_ptr_array_index (watches, i);
+
+      while (sq_answer_card_is_running (watch->card))
+        g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static void
+watches_free (GPtrArray *watches)
+{
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *watch = g_ptr_array_index (watches, i);
+
+      g_string_free (watch->statuses, TRUE);
+      g_free (watch);
+    }
+  g_ptr_array_unref (watches);
+}
+
+static char *
+expected_answer (Fixture      *fixture,
+                 SqAnswerCard *card)
+{
+  SqAskRun *run = sq_answer_card_get_run (card);
+  SqModel *model = sq_ask_run_get_model (run);
+  g_autofree char *model_name = g_strdup_printf ("%s/%s", sq_model_get_owner (model),
+                                                 sq_model_get_name (model));
+
+  return sq_fake_replicate_expected_answer (fixture->fake, model_name,
+                                            sq_image_get_hash (sq_ask_run_get_image (run)),
+                                            sq_ask_run_get_prompt (run));
+}
+
+static gboolean
+press_key (GtkWidget *widget,
+           guint      keyval)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+  gboolean handled = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_EVENT_CONTROLLER_KEY (controller))
+        {
+          g_signal_emit_by_name (controller, "key-pressed", keyval, 0, 0, &handled);
+          return handled;
+        }
+    }
+
+  g_assert_not_reached ();
+}
+
+static void
+test_drop_and_ask (Fixture       *fixture,
+                   gconstpointer  data)
+{
+  const char *prompt = "what is shown in this image?";
+  g_autoptr(GPtrArray) cards = NULL;
+  g_autoptr(GPtrArray) results = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *note = NULL;
+  SqProject *project = sq_workspace_get_project (fixture->workspace);
+  GPtrArray *watches;
+  SqRatingWidget *correctness;
+  SqRatingWidget *relevance;
+  GtkEditable *note_entry;
+  SqAnswerCard *first;
+  gint64 result_id;
+
+  sq_fake_replicate_set_answer_tokens (fixture->fake, 40);
+  sq_fake_replicate_set_token_delay_ms (fixture->fake, 5);
+
+  /* Nothing to ask about yet. */
+  gtk_widget_activate_action (GTK_WIDGET (fixture->view), "ask.ask", NULL);
+  cards = sq_ask_view_get_cards (fixture->view);
+  g_assert_cmpuint (cards->len, ==, 0);
+
+  add_two_images (fixture);
+  g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 2);
+  g_assert_cmpuint (sq_image_tray_get_n_selected (fixture->tray), ==, 2);
+  g_assert_cmpuint (fixture->errors->len, ==, 1);
+  g_assert_nonnull (strstr (g_ptr_array_index (fixture->errors, 0), "notes.txt"));
+
+  sq_prompt_box_set_text (fixture->prompt_box, prompt);
+  select_models (fixture, (const char * const[]) { "llava-13b", "fuyu-8b", NULL });
+
+  watches = ask (fixture);
+  g_assert_cmpuint (watches->len, ==, 4);
+  watch_statuses (watches);
+  wait_all (watches);
+
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *watch = g_ptr_array_index (watches, i);
+      g_autofree char *expected = expected_answer (fixture, watch->card);
+      g_autofree char *shown = sq_answer_card_dup_text (watch->card);
+
+      g_test_message ("%s: %s", sq_model_get_display_name (sq_ask_run_get_model (sq_answer_card_get_run (watch->card))),
+                      watch->statuses->str);
+      g_assert_cmpstr (shown, ==, expected);
+      g_assert_true (g_str_has_prefix (watch->statuses->str, "Queued"));
+      g_assert_nonnull (strstr (watch->statuses->str, "Streaming"));
+      g_assert_true (g_str_has_suffix (watch->statuses->str, "Done"));
+    }
+
+  /* Every answer is in the project, finished. */
+  results = sq_project_list_results (project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (results->len, ==, 4);
+  for (guint i = 0; i < results->len; i++)
+    g_assert_cmpstr (sq_result_get_status (g_ptr_array_index (results, i)), ==, "succeeded");
+
+  /* Ratings and notes on a card go to the project at once. */
+  first = ((Watch *) g_ptr_array_index (watches, 0))->card;
+  result_id = sq_ask_run_get_result_id (sq_answer_card_get_run (first));
+  correctness = template_child (first, SQ_TYPE_ANSWER_CARD, "correctness");
+  relevance = template_child (first, SQ_TYPE_ANSWER_CARD, "relevance");
+  g_assert_true (gtk_widget_get_sensitive (GTK_WIDGET (correctness)));
+  g_assert_true (press_key (GTK_WIDGET (correctness), GDK_KEY_4));
+  g_assert_true (press_key (GTK_WIDGET (relevance), GDK_KEY_2));
+  while (sq_project_get_rating (project, result_id, SQ_CRITERION_CORRECTNESS, NULL, NULL) != 4 ||
+         sq_project_get_rating (project, result_id, SQ_CRITERION_RELEVANCE, NULL, NULL) != 2)
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_true (press_key (GTK_WIDGET (relevance), GDK_KEY_Delete));
+  while (sq_project_get_rating (project, result_id, SQ_CRITERION_RELEVANCE, NULL, NULL) != 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  note_entry = template_child (first, SQ_TYPE_ANSWER_CARD, "note_entry");
+  gtk_editable_set_text (note_entry, "misses the trophy");
+  g_signal_emit_by_name (note_entry, "activate");
+  while (note == NULL)
+    {
+      g_main_context_iteration (NULL, TRUE);
+      note = sq_project_get_note (project, result_id, NULL, NULL);
+    }
+  g_assert_cmpstr (note, ==, "misses the trophy");
+
+  /* The question is in the history, and Up recalls it in an empty box. */
+  sq_prompt_box_set_text (fixture->prompt_box, "");
+  g_assert_true (press_key (GTK_WIDGET (sq_prompt_box_get_text_view (fixture->prompt_box)), GDK_KEY_Up));
+  {
+    g_autofree char *recalled = sq_prompt_box_dup_text (fixture->prompt_box);
+
+    g_assert_cmpstr (recalled, ==, prompt);
+  }
+
+  watches_free (watches);
+}
+
+static void
+test_fail (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(GPtrArray) images = NULL;
+  GPtrArray *watches;
+  SqAnswerCard *card;
+  GtkLabel *error_label;
+
+  add_two_images (fixture);
+  images = sq_image_tray_dup_images (fixture->tray);
+  sq_image_tray_set_selected (fixture->tray, g_ptr_array_index (images, 1), FALSE);
+  g_assert_cmpuint (sq_image_tray_get_n_selected (fixture->tray), ==, 1);
+
+  sq_prompt_box_set_text (fixture->prompt_box, "[[fail]] is there anything unusual?");
+  select_models (fixture, (const char * const[]) { "llava-13b", NULL });
+
+  watches = ask (fixture);
+  g_assert_cmpuint (watches->len, ==, 1);
+  watch_statuses (watches);
+  wait_all (watches);
+
+  card = ((Watch *) g_ptr_array_index (watches, 0))->card;
+  g_assert_cmpstr (sq_answer_card_get_status_label (card), ==, "Failed");
+  g_assert_cmpint (sq_ask_run_get_status (sq_answer_card_get_run (card)), ==, SQ_PREDICTION_FAILED);
+  error_label = template_child (card, SQ_TYPE_ANSWER_CARD, "error_label");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (error_label)));
+  g_assert_cmpstr (gtk_label_get_label (error_label), ==,
+                   sq_ask_run_get_error_message (sq_answer_card_get_run (card)));
+
+  watches_free (watches);
+}
+
+static void
+test_stop (Fixture       *fixture,
+           gconstpointer  data)
+{
+  g_autoptr(SqResult) row = NULL;
+  g_auto(GStrv) canceled = NULL;
+  GPtrArray *watches;
+  SqAnswerCard *card;
+  SqAskRun *run;
+
+  sq_fake_replicate_set_answer_tokens (fixture->fake, 400);
+  sq_fake_replicate_set_token_delay_ms (fixture->fake, 30);
+
+  add_two_images (fixture);
+  sq_prompt_box_set_text (fixture->prompt_box, "describe it at length");
+  select_models (fixture, (const char * const[]) { "llava-13b", NULL });
+
+  watches = ask (fixture);
+  g_assert_cmpuint (watches->len, ==, 2);
+  watch_statuses (watches);
+  card = ((Watch *) g_ptr_array_index (watches, 0))->card;
+  run = sq_answer_card_get_run (card);
+  while (*sq_ask_run_get_text (run) == '\0')
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Escape stops them all. */
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fixture->view), "ask.stop-all", NULL));
+  wait_all (watches);
+
+  for (guint i = 0; i < watches->len; i++)
+    {
+      Watch *watch = g_ptr_array_index (watches, i);
+
+      g_assert_cmpstr (sq_answer_card_get_status_label (watch->card), ==, "Canceled");
+    }
+
+  row = sq_project_get_result (sq_workspace_get_project (fixture->workspace),
+                               sq_ask_run_get_result_id (run), NULL);
+  g_assert_cmpstr (sq_result_get_status (row), ==, "canceled");
+  canceled = sq_fake_replicate_dup_canceled_ids (fixture->fake);
+  g_assert_true (g_strv_contains ((const char * const *) canceled, sq_result_get_prediction_id (row)));
+
+  watches_free (watches);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  tmpdir = g_dir_make_tmp ("squint-ask-view-XXXXXX", NULL);
+  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", tmpdir, TRUE);
+
+  gtk_test_init (&argc, &argv, NULL);
+  adw_init ();
+
+  g_test_add ("/ask-view/drop-and-ask", Fixture, NULL, fixture_set_up, test_drop_and_ask, fixture_tear_down);
+  g_test_add ("/ask-view/fail", Fixture, NULL, fixture_set_up, test_fail, fixture_tear_down);
+  g_test_add ("/ask-view/stop", Fixture, NULL, fixture_set_up, test_stop, fixture_tear_down);
+
+  ret = g_test_run ();
+
+  g_free (tmpdir);
+
+  return ret;
+}
