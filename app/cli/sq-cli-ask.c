@@ -620,193 +620,11 @@ ask_start_answers (Ask *ask)
 
 /* Phase 3: parameters, checked against every model before anything is sent. */
 
-static void
-settings_add_default (GHashTable *settings,
-                      SqModel    *model,
-                      const char *key,
-                      const char *value)
-{
-  const char *model_key = sq_model_map_setting (model, key);
-  g_autoptr(GError) error = NULL;
-
-  if (model_key == NULL ||
-      g_strcmp0 (model_key, sq_model_get_prompt_key (model)) == 0 ||
-      g_strcmp0 (model_key, sq_model_get_image_key (model)) == 0)
-    return;
-
-  /* A saved default this model cannot take is left out, not an error. */
-  if (!sq_model_check_setting (model, model_key, value, &error))
-    {
-      g_debug ("Not applying %s=%s to %s: %s", key, value,
-               sq_model_get_display_name (model), error->message);
-      return;
-    }
-
-  g_hash_table_insert (settings, g_strdup (model_key), g_strdup (value));
-}
-
-/* The default generation settings: a value is used when its override-*
- * key is on. */
-static void
-settings_add_overrides (GHashTable *settings,
-                        SqModel    *model,
-                        GSettings  *gsettings)
-{
-  static const char * const generic[] = {
-    SQ_SETTING_MAX_NEW_TOKENS,
-    SQ_SETTING_TEMPERATURE,
-    SQ_SETTING_TOP_P,
-    SQ_SETTING_NUM_BEAMS,
-    SQ_SETTING_REPETITION_PENALTY,
-  };
-  g_autoptr(GSettingsSchema) schema = NULL;
-
-  g_object_get (gsettings, "settings-schema", &schema, NULL);
-
-  for (guint i = 0; i < G_N_ELEMENTS (generic); i++)
-    {
-      g_autofree char *key = g_strdelimit (g_strdup (generic[i]), "_", '-');
-      g_autofree char *override_key = g_strconcat ("override-", key, NULL);
-      g_autoptr(GVariant) value = NULL;
-      g_autofree char *text = NULL;
-
-      if (!g_settings_schema_has_key (schema, override_key) ||
-          !g_settings_schema_has_key (schema, key) ||
-          !g_settings_get_boolean (gsettings, override_key))
-        continue;
-
-      value = g_settings_get_value (gsettings, key);
-      if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
-        text = g_strdup_printf ("%d", g_variant_get_int32 (value));
-      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
-        text = _sq_cli_format_double (g_variant_get_double (value));
-      else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
-        text = g_variant_dup_string (value, NULL);
-      else
-        continue;
-
-      settings_add_default (settings, model, generic[i], text);
-    }
-}
-
-/* The per-model settings saved by the window ("model-settings"), by
- * reference or alias. */
-static void
-settings_add_model_settings (GHashTable *settings,
-                             SqModel    *model,
-                             const char *name,
-                             GSettings  *gsettings)
-{
-  const char *names[] = { sq_model_get_ref (model), sq_model_get_alias (model), name };
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_autoptr(GVariant) all = NULL;
-
-  g_object_get (gsettings, "settings-schema", &schema, NULL);
-  if (!g_settings_schema_has_key (schema, "model-settings"))
-    return;
-
-  all = g_settings_get_value (gsettings, "model-settings");
-  if (!g_variant_is_of_type (all, G_VARIANT_TYPE ("a{sa{ss}}")))
-    return;
-
-  for (guint n = 0; n < G_N_ELEMENTS (names); n++)
-    {
-      g_autoptr(GVariant) params = NULL;
-      GVariantIter iter;
-      const char *key;
-      const char *value;
-
-      if (names[n] == NULL)
-        continue;
-
-      params = g_variant_lookup_value (all, names[n], G_VARIANT_TYPE ("a{ss}"));
-      if (params == NULL)
-        continue;
-
-      g_variant_iter_init (&iter, params);
-      while (g_variant_iter_next (&iter, "{&s&s}", &key, &value))
-        settings_add_default (settings, model, key, value);
-
-      break;
-    }
-}
-
 static gboolean
 ask_check_settings (Ask *ask)
 {
-  g_autoptr(GSettings) gsettings = sq_config_new_settings ();
-  gboolean ok = TRUE;
-
-  for (guint m = 0; m < ask->models->len; m++)
-    {
-      GHashTable *settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-      SqModel *model = ask_get_model (ask, m);
-
-      if (gsettings != NULL)
-        {
-          settings_add_overrides (settings, model, gsettings);
-          settings_add_model_settings (settings, model, ask->model_names[m], gsettings);
-        }
-
-      g_ptr_array_add (ask->settings, settings);
-    }
-
-  for (guint p = 0; p < ask->param_keys->len; p++)
-    {
-      const char *key = g_ptr_array_index (ask->param_keys, p);
-      const char *value = g_ptr_array_index (ask->param_values, p);
-      gboolean taken = FALSE;
-
-      for (guint m = 0; m < ask->models->len; m++)
-        {
-          SqModel *model = ask_get_model (ask, m);
-          GHashTable *settings = g_ptr_array_index (ask->settings, m);
-          const char *model_key = sq_model_map_setting (model, key);
-          g_autoptr(GError) error = NULL;
-
-          /* The prompt or the image key: let the model say why not. */
-          if (g_strcmp0 (key, sq_model_get_prompt_key (model)) == 0 ||
-              g_strcmp0 (key, sq_model_get_image_key (model)) == 0)
-            {
-              if (!sq_model_check_setting (model, key, value, &error))
-                _sq_cli_printerr ("ask", "%s", error->message);
-              ok = FALSE;
-              taken = TRUE;
-              break;
-            }
-
-          if (model_key == NULL)
-            continue;
-
-          taken = TRUE;
-
-          if (!sq_model_check_setting (model, model_key, value, &error))
-            {
-              /* The message names the model. */
-              _sq_cli_printerr ("ask", "%s", error->message);
-              ok = FALSE;
-              continue;
-            }
-
-          g_hash_table_insert (settings, g_strdup (model_key), g_strdup (value));
-        }
-
-      if (!taken)
-        {
-          g_autoptr(GString) names = g_string_new (NULL);
-
-          for (guint m = 0; m < ask->models->len; m++)
-            g_string_append_printf (names, "%s%s", m > 0 ? ", " : "",
-                                    sq_model_get_display_name (ask_get_model (ask, m)));
-
-          _sq_cli_printerr ("ask", _("No selected model takes the parameter “%s” (models: %s). "
-                                     "Run “squint models” to see their parameters."),
-                            key, names->str);
-          ok = FALSE;
-        }
-    }
-
-  return ok;
+  return _sq_cli_build_settings ("ask", ask->models, ask->model_names,
+                                 ask->param_keys, ask->param_values, ask->settings);
 }
 
 /* Phase 2: the models. */
@@ -839,18 +657,8 @@ resolve_model_cb (GObject      *object,
     }
   else
     {
-      int status = _sq_cli_exit_status_for_error (error);
-
-      if (g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_NOT_FOUND) ||
-          g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_FORBIDDEN))
-        status = SQ_EXIT_USAGE;
-
       ask_clear_status (ask);
-      if (status == SQ_EXIT_USAGE)
-        _sq_cli_printerr ("ask", _("Unknown model “%s”: %s"), name, error->message);
-      else
-        _sq_cli_printerr ("ask", _("Could not look up the model “%s”: %s"), name, error->message);
-      ask_set_setup_status (ask, status);
+      ask_set_setup_status (ask, _sq_cli_report_model_error ("ask", name, error));
     }
 
   ask_op_done (ask);
@@ -956,23 +764,11 @@ load_image_cb (GObject      *object,
   else
     {
       ask_clear_status (ask);
-      if (error->domain == SQ_IMAGE_ERROR)
-        _sq_cli_printerr ("ask", "%s", error->message);
-      else
-        /* Translators: "Cannot read the image “cat.png”: No such file or directory" */
-        _sq_cli_printerr ("ask", _("Cannot read the image “%s”: %s"),
-                          ask->image_args[data->image_index], error->message);
-      ask_set_setup_status (ask, SQ_EXIT_USAGE);
+      ask_set_setup_status (ask, _sq_cli_report_image_error ("ask", ask->image_args[data->image_index],
+                                                             error));
     }
 
   ask_op_done (ask);
-}
-
-static gboolean
-is_web_url (const char *arg)
-{
-  return g_ascii_strncasecmp (arg, "http://", 7) == 0 ||
-         g_ascii_strncasecmp (arg, "https://", 8) == 0;
 }
 
 static void
@@ -992,21 +788,7 @@ ask_load_images (Ask *ask)
       data->ask = ask;
       data->image_index = i;
       ask->pending++;
-
-      if (is_web_url (arg))
-        {
-          /* Downloading an image sends no credentials; it is not a Replicate request. */
-          if (ask->download_session == NULL)
-            ask->download_session = soup_session_new_with_options ("user-agent", PACKAGE_NAME "/" PACKAGE_VERSION,
-                                                                    NULL);
-          sq_image_load_uri_async (ask->download_session, arg, ask->cancellable, load_image_cb, data);
-        }
-      else
-        {
-          g_autoptr(GFile) file = g_file_new_for_commandline_arg (arg);
-
-          sq_image_load_file_async (file, ask->cancellable, load_image_cb, data);
-        }
+      _sq_cli_load_image_async (arg, &ask->download_session, ask->cancellable, load_image_cb, data);
     }
 }
 
@@ -1117,30 +899,6 @@ _sq_cli_ask_new_context (void)
   return ask_context_new (&unused_models, &unused_images, &unused_params, &unused_json, &unused_rest);
 }
 
-static char **
-default_model_names (void)
-{
-  g_autoptr(GSettings) settings = sq_config_new_settings ();
-  g_autoptr(GSettingsSchema) schema = NULL;
-  g_auto(GStrv) names = NULL;
-
-  if (settings != NULL)
-    {
-      g_object_get (settings, "settings-schema", &schema, NULL);
-      if (g_settings_schema_has_key (schema, "selected-models"))
-        names = g_settings_get_strv (settings, "selected-models");
-    }
-
-  if (names == NULL || names[0] == NULL)
-    {
-      g_clear_pointer (&names, g_strfreev);
-      names = g_new0 (char *, 2);
-      names[0] = g_strdup (DEFAULT_MODEL);
-    }
-
-  return g_steal_pointer (&names);
-}
-
 /* Checks what can be checked without looking anything up. */
 static gboolean
 ask_check_options (Ask   *ask,
@@ -1173,55 +931,17 @@ ask_check_options (Ask   *ask,
         }
     }
 
-  for (guint i = 0; params != NULL && params[i] != NULL; i++)
-    {
-      const char *eq = strchr (params[i], '=');
-      g_autofree char *key = NULL;
-
-      if (eq != NULL)
-        key = g_strstrip (g_strndup (params[i], eq - params[i]));
-
-      if (key == NULL || *key == '\0')
-        {
-          _sq_cli_printerr ("ask", _("Bad parameter “%s”: write it as KEY=VALUE, e.g. temperature=0.2."),
-                            params[i]);
-          ok = FALSE;
-          continue;
-        }
-
-      g_ptr_array_add (ask->param_keys, g_steal_pointer (&key));
-      g_ptr_array_add (ask->param_values, g_strdup (eq + 1));
-    }
+  if (!_sq_cli_parse_params ("ask", params, ask->param_keys, ask->param_values))
+    ok = FALSE;
 
   if (ask->model_names == NULL || ask->model_names[0] == NULL)
     {
       g_clear_pointer (&ask->model_names, g_strfreev);
-      ask->model_names = default_model_names ();
+      ask->model_names = _sq_cli_default_model_names (DEFAULT_MODEL);
     }
 
-  for (guint m = 0; ask->model_names[m] != NULL; m++)
-    {
-      const char *name = ask->model_names[m];
-      g_autofree char *owner = NULL;
-      g_autofree char *model_name = NULL;
-      g_autofree char *version = NULL;
-
-      if (sq_model_alias_lookup (name) == NULL &&
-          !sq_model_ref_parse (name, &owner, &model_name, &version))
-        {
-          g_autoptr(GString) aliases = g_string_new (NULL);
-          const SqModelAlias *known;
-          guint n_known = 0;
-
-          known = sq_model_aliases (&n_known);
-          for (guint k = 0; k < n_known; k++)
-            g_string_append_printf (aliases, "%s%s", k > 0 ? ", " : "", known[k].alias);
-
-          _sq_cli_printerr ("ask", _("Unknown model “%s”: give one of %s, or owner/name[:version]."),
-                            name, aliases->str);
-          ok = FALSE;
-        }
-    }
+  if (!_sq_cli_check_model_names ("ask", ask->model_names))
+    ok = FALSE;
 
   return ok;
 }

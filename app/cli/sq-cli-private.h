@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <libsoup/soup.h>
 
 #include "sq-cli.h"
 
@@ -21,6 +22,12 @@ GOptionContext *_sq_cli_ask_new_context    (void);
 int             _sq_cli_models_run         (int           argc,
                                             char        **argv);
 GOptionContext *_sq_cli_models_new_context (void);
+int             _sq_cli_compare_run        (int           argc,
+                                            char        **argv);
+GOptionContext *_sq_cli_compare_new_context (void);
+int             _sq_cli_export_run         (int           argc,
+                                            char        **argv);
+GOptionContext *_sq_cli_export_new_context (void);
 
 /* Parses @argv with @context; on failure prints the error and a hint to
  * stderr and returns FALSE. */
@@ -38,5 +45,48 @@ void            _sq_cli_printerr           (const char     *command,
 int             _sq_cli_exit_status_for_error (const GError *error);
 /* A number the way JSON and people write it ("0.2", "1024"), locale-free. */
 char           *_sq_cli_format_double      (double          value);
+
+/* Shared by the commands that ask models (ask, compare). */
+
+/* The models selected in the app, else the default model. (transfer full) */
+char          **_sq_cli_default_model_names (const char   *fallback);
+/* Each name must be an alias or owner/name[:version]; prints an error for
+ * each one that is not. */
+gboolean        _sq_cli_check_model_names   (const char   *command,
+                                             char * const *names);
+/* Splits each -p KEY=VALUE into @keys and @values (element-type utf8);
+ * prints an error for each malformed one. */
+gboolean        _sq_cli_parse_params        (const char   *command,
+                                             char * const *params,
+                                             GPtrArray    *keys,
+                                             GPtrArray    *values);
+gboolean        _sq_cli_is_web_url          (const char   *arg);
+/* Loads an -i argument: a file, or an http(s) URL downloaded with
+ * *@download_session (made on first use; it sends no credentials).
+ * Finish with sq_image_load_finish(). */
+void            _sq_cli_load_image_async    (const char          *arg,
+                                             SoupSession        **download_session,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data);
+/* Prints why the image @arg or the model @name could not be had; returns
+ * the exit status that calls for. */
+int             _sq_cli_report_image_error  (const char   *command,
+                                             const char   *arg,
+                                             const GError *error);
+int             _sq_cli_report_model_error  (const char   *command,
+                                             const char   *name,
+                                             const GError *error);
+/* The settings of every model in @models (element-type SqModel), by
+ * index: the saved defaults, then the -p values. Each -p key must be taken
+ * by some model and valid for every model that takes it; prints an error
+ * for each that is not. @out_settings gets one (element-type utf8 utf8)
+ * GHashTable per model. */
+gboolean        _sq_cli_build_settings      (const char   *command,
+                                             GPtrArray    *models,
+                                             char * const *model_names,
+                                             GPtrArray    *keys,
+                                             GPtrArray    *values,
+                                             GPtrArray    *out_settings);
 
 G_END_DECLS

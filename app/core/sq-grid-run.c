@@ -101,6 +101,7 @@ typedef struct
   gboolean      dirty;        /* text not written yet */
   gboolean      ending;       /* the finish is being written */
   char         *error;
+  GError       *gerror;       /* why it failed, when known */
   gint64        start_us;
 } Cell;
 
@@ -255,6 +256,7 @@ cell_free (Cell *cell)
   g_free (cell->resume_id);
   g_string_free (cell->text, TRUE);
   g_free (cell->error);
+  g_clear_error (&cell->gerror);
   g_free (cell);
 }
 
@@ -455,13 +457,20 @@ prediction_delta_cb (SqPrediction *prediction,
                      Cell         *cell)
 {
   SqGridRun *self = cell->self;
+  gboolean first;
 
   if (text == NULL || *text == '\0')
     return;
 
+  first = cell->text->len == 0;
   g_string_append (cell->text, text);
   cell->dirty = TRUE;
-  grid_queue_flush (self);
+  /* The first text is written at once (the row becomes "processing" with
+   * its started_at); the rest in batches. */
+  if (first)
+    grid_flush (self);
+  else
+    grid_queue_flush (self);
   g_signal_emit (self, signals[CELL_DELTA], 0, cell->result_id, text);
 }
 
@@ -524,6 +533,12 @@ prediction_run_cb (GObject      *object,
   else
     {
       status = "failed";
+    }
+
+  if (error != NULL && !g_str_equal (status, "canceled"))
+    {
+      g_clear_error (&cell->gerror);
+      cell->gerror = g_error_copy (error);
     }
 
   /* The prediction's text is the authority: a resumed one replays from the start. */
@@ -758,6 +773,7 @@ cell_start (Cell *cell)
   cell->ending = FALSE;
   cell->dirty = FALSE;
   g_clear_pointer (&cell->error, g_free);
+  g_clear_error (&cell->gerror);
   g_string_truncate (cell->text, 0);
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -2181,6 +2197,20 @@ sq_grid_run_get_cell_error (SqGridRun *self,
 
   cell = g_hash_table_lookup (self->cells_by_id, &result_id);
   return cell != NULL ? cell->error : NULL;
+}
+
+gboolean
+sq_grid_run_cell_error_matches (SqGridRun *self,
+                                gint64     result_id,
+                                GQuark     domain,
+                                int        code)
+{
+  Cell *cell;
+
+  g_return_val_if_fail (SQ_IS_GRID_RUN (self), FALSE);
+
+  cell = g_hash_table_lookup (self->cells_by_id, &result_id);
+  return cell != NULL && g_error_matches (cell->gerror, domain, code);
 }
 
 const char *

@@ -154,6 +154,12 @@ int             sq_grid_run_get_eta_seconds       (SqGridRun          *self);
 /* The error message of a cell of the current or last run, or NULL. */
 const char     *sq_grid_run_get_cell_error        (SqGridRun          *self,
                                                    gint64              result_id);
+/* Whether the last attempt of a cell failed with that error (e.g.
+ * SQ_REPLICATE_ERROR_UNAUTHORIZED). */
+gboolean        sq_grid_run_cell_error_matches    (SqGridRun          *self,
+                                                   gint64              result_id,
+                                                   GQuark              domain,
+                                                   int                 code);
 /* The text a running cell has so far ("" if unknown). */
 const char     *sq_grid_run_get_cell_text         (SqGridRun          *self,
                                                    gint64              result_id);
