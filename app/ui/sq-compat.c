@@ -129,7 +129,8 @@ sq_compat_save_file_async (GtkWindow           *parent,
                            GAsyncReadyCallback  callback,
                            gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (parent, cancellable, callback, user_data);
+  /* No source object: the _finish functions check for none. */
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
 
   g_task_set_source_tag (task, sq_compat_save_file_async);
 #if GTK_CHECK_VERSION (4, 10, 0)
@@ -170,7 +171,8 @@ sq_compat_open_images_async (GtkWindow           *parent,
                              GAsyncReadyCallback  callback,
                              gpointer             user_data)
 {
-  g_autoptr(GTask) task = g_task_new (parent, cancellable, callback, user_data);
+  /* No source object: the _finish functions check for none. */
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
   g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
 
   g_task_set_source_tag (task, sq_compat_open_images_async);
@@ -202,6 +204,71 @@ sq_compat_open_images_async (GtkWindow           *parent,
 GListModel *
 sq_compat_open_images_finish (GAsyncResult  *result,
                               GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+#if GTK_CHECK_VERSION (4, 10, 0)
+static void
+dialog_open_one_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  g_autoptr(GError) error = NULL;
+  GFile *file;
+
+  file = gtk_file_dialog_open_finish (GTK_FILE_DIALOG (object), result, &error);
+  if (file == NULL)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED, "%s", error->message);
+  else
+    g_task_return_pointer (task, file, g_object_unref);
+}
+#endif
+
+void
+sq_compat_open_file_async (GtkWindow           *parent,
+                           const char          *title,
+                           const char          *filter_name,
+                           const char          *pattern,
+                           GCancellable        *cancellable,
+                           GAsyncReadyCallback  callback,
+                           gpointer             user_data)
+{
+  /* No source object: the _finish functions check for none. */
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+  g_autoptr(GtkFileFilter) filter = gtk_file_filter_new ();
+
+  g_task_set_source_tag (task, sq_compat_open_file_async);
+  gtk_file_filter_set_name (filter, filter_name);
+  gtk_file_filter_add_pattern (filter, pattern);
+#if GTK_CHECK_VERSION (4, 10, 0)
+  {
+    g_autoptr(GtkFileDialog) dialog = gtk_file_dialog_new ();
+
+    gtk_file_dialog_set_title (dialog, title);
+    gtk_file_dialog_set_default_filter (dialog, filter);
+    gtk_file_dialog_open (dialog, parent, cancellable, dialog_open_one_cb, g_steal_pointer (&task));
+  }
+#else
+  {
+    GtkFileChooserNative *native;
+
+    native = gtk_file_chooser_native_new (title, parent, GTK_FILE_CHOOSER_ACTION_OPEN,
+                                          _("_Open"), _("_Cancel"));
+    gtk_native_dialog_set_modal (GTK_NATIVE_DIALOG (native), TRUE);
+    gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
+    g_signal_connect (native, "response", G_CALLBACK (native_response_cb), g_steal_pointer (&task));
+    gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
+  }
+#endif
+}
+
+GFile *
+sq_compat_open_file_finish (GAsyncResult  *result,
+                            GError       **error)
 {
   g_return_val_if_fail (g_task_is_valid (result, NULL), NULL);
 

@@ -36,6 +36,18 @@ void        sq_compat_open_images_async  (GtkWindow           *parent,
                                           gpointer             user_data);
 GListModel *sq_compat_open_images_finish (GAsyncResult        *result,
                                           GError             **error);
+/* Asks for one file to open, showing files that match @pattern
+ * ("*.squint") under @filter_name. Finishes with the GFile, or NULL and
+ * G_IO_ERROR_CANCELLED when dismissed. */
+void   sq_compat_open_file_async   (GtkWindow           *parent,
+                                    const char          *title,
+                                    const char          *filter_name,
+                                    const char          *pattern,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data);
+GFile *sq_compat_open_file_finish  (GAsyncResult        *result,
+                                    GError             **error);
 /* Opens @file in the application the desktop chose for its type. */
 void   sq_compat_launch_file       (GtkWindow           *parent,
                                     GFile               *file);
