@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <string.h>
 
 #include "sq-application.h"
 #include "sq-compat.h"
@@ -21,6 +20,7 @@ struct _SqApplication
 
   GSettings      *settings;        /* (owned) (nullable) */
   GCancellable   *cancellable;     /* (owned) */
+  SqWorkspace    *workspace;       /* (owned) the project, client and catalog */
   SqTokenSource   token_source;
   guint           token_checked : 1;
 };
@@ -43,27 +43,27 @@ static const GOptionEntry main_entries[] = {
 };
 
 static void
-lookup_token_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
+reload_client_cb (GObject      *object,
+                  GAsyncResult *result,
+                  gpointer      user_data)
 {
   g_autoptr(SqApplication) self = user_data;
   g_autoptr(GError) error = NULL;
-  g_autofree char *token = NULL;
-  SqTokenSource source = SQ_TOKEN_SOURCE_NONE;
+  SqTokenSource source;
 
   g_assert (SQ_IS_APPLICATION (self));
 
-  token = sq_config_lookup_token_finish (result, &source, &error);
-  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;
-  if (error != NULL)
-    g_message ("%s", error->message);
+  if (!sq_workspace_reload_client_finish (SQ_WORKSPACE (object), result, &error))
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      /* No token is the first-run state, not a problem to report. */
+      if (sq_workspace_get_token_source (self->workspace) != SQ_TOKEN_SOURCE_NONE)
+        g_message ("%s", error->message);
+    }
 
-  /* Only whether there is a token matters here; drop it right away. */
-  if (token != NULL)
-    memset (token, 0, strlen (token));
-
+  /* The workspace keeps the client; here only where the token came from. */
+  source = sq_workspace_get_token_source (self->workspace);
   if (self->token_source != source)
     {
       self->token_source = source;
@@ -82,7 +82,30 @@ sq_application_reload_token (SqApplication *self)
 {
   g_return_if_fail (SQ_IS_APPLICATION (self));
 
-  sq_config_lookup_token_async (self->cancellable, lookup_token_cb, g_object_ref (self));
+  sq_workspace_reload_client_async (self->workspace, self->cancellable,
+                                    reload_client_cb, g_object_ref (self));
+}
+
+static void
+open_project_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(SqApplication) self = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!sq_workspace_open_project_finish (SQ_WORKSPACE (object), result, &error) &&
+      !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+      g_autofree char *message = NULL;
+
+      /* Translators: %s says why the project could not be opened */
+      message = g_strdup_printf (_("Could not open the project: %s"), error->message);
+      g_warning ("%s", message);
+      if (SQ_IS_WINDOW (window))
+        sq_window_add_toast (SQ_WINDOW (window), adw_toast_new (message));
+    }
 }
 
 static GtkWindow *
@@ -233,7 +256,15 @@ sq_application_startup (GApplication *app)
     g_warning ("The settings schema %s is not installed; window size and preferences will not be kept",
                SQ_SETTINGS_SCHEMA_ID);
 
+  /* A new base URL means a new client. */
+  if (self->settings != NULL)
+    g_signal_connect_object (self->settings, "changed::base-url",
+                             G_CALLBACK (sq_application_reload_token), self,
+                             G_CONNECT_SWAPPED);
+
   sq_application_reload_token (self);
+  sq_workspace_open_project_async (self->workspace, NULL, self->cancellable,
+                                   open_project_cb, g_object_ref (self));
 }
 
 static void
@@ -289,6 +320,7 @@ sq_application_finalize (GObject *object)
 
   g_clear_object (&self->settings);
   g_clear_object (&self->cancellable);
+  g_clear_object (&self->workspace);
 
   G_OBJECT_CLASS (sq_application_parent_class)->finalize (object);
 }
@@ -325,6 +357,7 @@ static void
 sq_application_init (SqApplication *self)
 {
   self->cancellable = g_cancellable_new ();
+  self->workspace = sq_workspace_new ();
   self->token_source = SQ_TOKEN_SOURCE_NONE;
 
   g_application_add_main_option_entries (G_APPLICATION (self), main_entries);
@@ -348,6 +381,14 @@ sq_application_get_settings (SqApplication *self)
   g_return_val_if_fail (SQ_IS_APPLICATION (self), NULL);
 
   return self->settings;
+}
+
+SqWorkspace *
+sq_application_get_workspace (SqApplication *self)
+{
+  g_return_val_if_fail (SQ_IS_APPLICATION (self), NULL);
+
+  return self->workspace;
 }
 
 SqTokenSource

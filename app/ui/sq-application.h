@@ -8,6 +8,7 @@
 #include <adwaita.h>
 
 #include "sq-config.h"
+#include "sq-workspace.h"
 
 G_BEGIN_DECLS
 
@@ -18,13 +19,15 @@ G_DECLARE_FINAL_TYPE (SqApplication, sq_application, SQ, APPLICATION, AdwApplica
 SqApplication *sq_application_new              (void);
 /* The application's settings; NULL before startup. */
 GSettings     *sq_application_get_settings     (SqApplication *self);
-/* Where the API token comes from, as last looked up. The token itself is
- * never kept here. */
+/* The project, client and catalog the windows share. */
+SqWorkspace   *sq_application_get_workspace    (SqApplication *self);
+/* Where the API token comes from, as the workspace last loaded it. The
+ * token itself is never kept here. */
 SqTokenSource  sq_application_get_token_source (SqApplication *self);
 /* FALSE until the first lookup has finished. */
 gboolean       sq_application_get_token_checked (SqApplication *self);
-/* Looks the token up again (after Preferences changed it); notifies
- * "token-source" and "token-checked". */
+/* Reloads the workspace's client (after Preferences changed the token
+ * or base URL); notifies "token-source" and "token-checked". */
 void           sq_application_reload_token     (SqApplication *self);
 
 G_END_DECLS
