@@ -728,7 +728,7 @@ compare_check_options (Compare  *self,
       ok = FALSE;
     }
 
-  if (self->jobs < 0 || self->jobs > 256)
+  if (self->jobs != -1 && (self->jobs < 1 || self->jobs > 256))
     {
       _sq_cli_printerr ("compare", _("Bad -j %d: give a number of predictions from 1 to 256."), self->jobs);
       ok = FALSE;
@@ -793,6 +793,7 @@ _sq_cli_compare_run (int    argc,
   int status;
 
   self->setup_status = -1;
+  self->jobs = -1;  /* not given */
   self->param_keys = g_ptr_array_new_with_free_func (g_free);
   self->param_values = g_ptr_array_new_with_free_func (g_free);
   self->models = g_ptr_array_new_with_free_func (object_unref_nullable);
