@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sq-exporter.h"
+#include "sq-json.h"
 #include "sq-stats.h"
 
 static const struct {
@@ -346,7 +347,7 @@ result_json (ExportData *data,
   ADD_STRING ("model", sq_result_get_model_name (result));
   ADD_STRING ("model_ref", sq_result_get_model_ref (result));
   json_builder_set_member_name (builder, "model_params");
-  if (json_parser_load_from_data (parser, params, -1, NULL) && json_parser_get_root (parser) != NULL)
+  if (sq_json_parser_load (parser, params, -1, NULL) && json_parser_get_root (parser) != NULL)
     json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
   else
     json_builder_add_null_value (builder);

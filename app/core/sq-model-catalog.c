@@ -17,6 +17,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sq-error.h"
+#include "sq-json.h"
 #include "sq-model.h"
 #include "sq-model-catalog.h"
 #include "sq-replicate-client.h"
@@ -206,7 +207,7 @@ load_builtin (SqModelCatalog      *self,
     return NULL;
 
   parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), error))
+  if (!sq_json_parser_load (parser, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), error))
     return NULL;
 
   root = json_parser_get_root (parser);
@@ -326,7 +327,7 @@ read_cache_entry (GFile        *file,
     }
 
   parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, contents, length, &error))
+  if (!sq_json_parser_load (parser, contents, length, &error))
     {
       g_debug ("Ignoring the broken cached schema %s: %s", g_file_peek_path (file), error->message);
       return NULL;

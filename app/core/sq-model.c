@@ -19,6 +19,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "sq-error.h"
+#include "sq-json.h"
 #include "sq-model.h"
 
 /* Guards against schemas that nest or refer too much. */
@@ -1306,7 +1307,7 @@ parse_value (SqModel             *self,
       g_autoptr(JsonParser) parser = json_parser_new ();
       JsonNode *root;
 
-      if (json_parser_load_from_data (parser, value, -1, NULL) &&
+      if (sq_json_parser_load (parser, value, -1, NULL) &&
           (root = json_parser_get_root (parser)) != NULL &&
           JSON_NODE_HOLDS_ARRAY (root))
         {

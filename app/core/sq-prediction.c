@@ -22,6 +22,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "sq-error.h"
+#include "sq-json.h"
 #include "sq-prediction.h"
 #include "sq-replicate-client.h"
 #include "sq-replicate-client-private.h"
@@ -995,7 +996,7 @@ run_handle_event (GTask      *task,
       g_autoptr(JsonParser) parser = json_parser_new ();
       const char *detail = NULL;
 
-      if (json_parser_load_from_data (parser, event->data, -1, NULL) &&
+      if (sq_json_parser_load (parser, event->data, -1, NULL) &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         detail = string_member (json_node_get_object (json_parser_get_root (parser)), "detail");
       g_free (run->stream_error);

@@ -22,6 +22,7 @@
 #include <json-glib/json-glib.h>
 #include <sqlite3.h>
 
+#include "sq-json.h"
 #include "sq-project.h"
 #include "sq-project-private.h"
 
@@ -1894,7 +1895,7 @@ compact_json_object (const char  *json,
   if (json == NULL || *json == '\0')
     return g_strdup ("{}");
 
-  if (!json_parser_load_from_data (parser, json, -1, NULL) ||
+  if (!sq_json_parser_load (parser, json, -1, NULL) ||
       (root = json_parser_get_root (parser)) == NULL ||
       !JSON_NODE_HOLDS_OBJECT (root))
     {

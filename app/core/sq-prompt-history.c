@@ -11,6 +11,7 @@
 #include <json-glib/json-glib.h>
 #include <string.h>
 
+#include "sq-json.h"
 #include "sq-prompt-history.h"
 
 struct _SqPromptHistory
@@ -132,7 +133,7 @@ load_thread (GTask        *task,
     }
 
   parser = json_parser_new ();
-  if (!json_parser_load_from_data (parser, contents, length, NULL) ||
+  if (!sq_json_parser_load (parser, contents, length, NULL) ||
       (root = json_parser_get_root (parser)) == NULL ||
       !JSON_NODE_HOLDS_ARRAY (root))
     {

@@ -12,6 +12,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "sq-error.h"
+#include "sq-json.h"
 #include "sq-replicate-client.h"
 #include "sq-replicate-client-private.h"
 
@@ -533,7 +534,7 @@ body_detail (SoupMessage  *msg,
     {
       g_autoptr(JsonParser) parser = json_parser_new ();
 
-      if (json_parser_load_from_data (parser, data, len, NULL) &&
+      if (sq_json_parser_load (parser, data, len, NULL) &&
           JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
         {
           JsonObject *problem = json_node_get_object (json_parser_get_root (parser));
@@ -861,7 +862,7 @@ parse_json_object (Request     *req,
       return NULL;
     }
 
-  if (!json_parser_load_from_data (parser, data, len, &local_error))
+  if (!sq_json_parser_load (parser, data, len, &local_error))
     {
       g_set_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_PROTOCOL,
                    _("Replicate answered %s with malformed JSON: %s"),
