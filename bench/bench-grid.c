@@ -1,0 +1,240 @@
+/* bench-grid.c
+ *
+ * How close SqGridRun gets to the ideal wall time of a grid. The
+ * in-process fake Replicate answers with a fixed latency model (200 ms in
+ * "starting", then 20 tokens 20 ms apart, so about 600 ms per cell), and a
+ * 3 prompts × 3 images × 4 models grid (36 cells) runs at -j 1, 4, 8 and
+ * 16 into a fresh project each time. For each it prints the wall time,
+ * the ideal (ceil(cells / j) × cell time) and their ratio. For comparison
+ * it then times the notebook's way: one prediction after another, no
+ * project. Prints figures; it never fails.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#include "config.h"
+
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+#include <math.h>
+
+#include "sq-grid-run.h"
+#include "sq-image.h"
+#include "sq-model.h"
+#include "sq-model-catalog.h"
+#include "sq-prediction.h"
+#include "sq-project.h"
+#include "sq-replicate-client.h"
+#include "sq-fake-replicate.h"
+
+#define START_DELAY_MS  200
+#define TOKEN_DELAY_MS  20
+#define ANSWER_TOKENS   20
+#define POLL_MS         50
+
+static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
+static const char * const prompts[] = {
+  "What is shown in this image?",
+  "How many objects are there?",
+  "What colours dominate?",
+};
+
+static void
+store_result_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+static GAsyncResult *
+wait_for (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+
+  return *slot;
+}
+
+static SqImage *
+make_image (guint index)
+{
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 64, 64);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autofree char *name = g_strdup_printf ("image-%u.png", index);
+  char *buffer = NULL;
+  gsize len = 0;
+
+  gdk_pixbuf_fill (pixbuf, 0x30507000 | (index * 60u) << 24);
+  if (!gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", NULL, NULL))
+    g_error ("Cannot encode a PNG");
+  bytes = g_bytes_new_take (buffer, len);
+
+  sq_image_load_bytes_async (bytes, name, NULL, store_result_cb, &result);
+  return sq_image_load_finish (wait_for (&result), NULL);
+}
+
+static void
+remove_dir (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_dir (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static double
+run_grid (SqReplicateClient *client,
+          SqModelCatalog    *catalog,
+          GPtrArray         *images,
+          GPtrArray         *models,
+          const char        *dir,
+          guint              jobs,
+          guint             *n_done)
+{
+  g_autofree char *name = g_strdup_printf ("bench-j%u.squint", jobs);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(SqProject) project = NULL;
+  g_autoptr(SqGridRun) grid = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 start;
+
+  project = sq_project_open (path, &error);
+  if (project == NULL)
+    g_error ("%s", error->message);
+
+  grid = sq_grid_run_new (project, client, catalog);
+  sq_grid_run_set_concurrency (grid, jobs);
+  sq_grid_run_set_poll_interval_ms (grid, POLL_MS);
+  for (guint p = 0; p < G_N_ELEMENTS (prompts); p++)
+    sq_grid_run_add_prompt (grid, prompts[p]);
+  for (guint i = 0; i < images->len; i++)
+    sq_grid_run_add_image (grid, g_ptr_array_index (images, i));
+  for (guint m = 0; m < models->len; m++)
+    sq_grid_run_add_model (grid, g_ptr_array_index (models, m), NULL, NULL);
+
+  start = g_get_monotonic_time ();
+  sq_grid_run_run_async (grid, NULL, store_result_cb, &result);
+  if (!sq_grid_run_run_finish (grid, wait_for (&result), &error))
+    g_error ("%s", error->message);
+
+  *n_done = sq_grid_run_get_n_done (grid);
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+/* The notebook: for each cell, run one prediction to the end, then the next. */
+static double
+run_sequential (SqReplicateClient *client,
+                GPtrArray         *images,
+                GPtrArray         *models,
+                guint             *n_done)
+{
+  gint64 start = g_get_monotonic_time ();
+
+  *n_done = 0;
+  for (guint p = 0; p < G_N_ELEMENTS (prompts); p++)
+    for (guint i = 0; i < images->len; i++)
+      for (guint m = 0; m < models->len; m++)
+        {
+          SqImage *image = g_ptr_array_index (images, i);
+          SqModel *model = g_ptr_array_index (models, m);
+          g_autofree char *uri = sq_image_dup_data_uri (image);
+          g_autoptr(JsonObject) input = sq_model_build_input (model, prompts[p], uri, NULL, NULL);
+          g_autoptr(SqPrediction) prediction = sq_prediction_new (client, sq_model_get_ref (model), input);
+          g_autoptr(GAsyncResult) result = NULL;
+
+          sq_prediction_set_poll_interval (prediction, POLL_MS);
+          sq_prediction_run_async (prediction, NULL, store_result_cb, &result);
+          if (sq_prediction_run_finish (prediction, wait_for (&result), NULL))
+            (*n_done)++;
+        }
+
+  return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  static const guint jobs[] = { 1, 4, 8, 16 };
+  g_autoptr(SqFakeReplicate) fake = NULL;
+  g_autoptr(SqReplicateClient) client = NULL;
+  g_autoptr(SqModelCatalog) catalog = NULL;
+  g_autoptr(GPtrArray) images = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) models = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GFile) cache = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *cache_path = NULL;
+  const double cell_s = (START_DELAY_MS + ANSWER_TOKENS * TOKEN_DELAY_MS) / 1000.0;
+  guint n_cells;
+  guint n_done = 0;
+  double sequential;
+
+  g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+
+  fake = sq_fake_replicate_new ();
+  sq_fake_replicate_set_start_delay_ms (fake, START_DELAY_MS);
+  sq_fake_replicate_set_token_delay_ms (fake, TOKEN_DELAY_MS);
+  sq_fake_replicate_set_answer_tokens (fake, ANSWER_TOKENS);
+
+  client = sq_replicate_client_new (sq_fake_replicate_get_origin (fake), SQ_FAKE_REPLICATE_TOKEN, &error);
+  if (client == NULL)
+    g_error ("%s", error->message);
+
+  dir = g_dir_make_tmp ("squint-bench-grid-XXXXXX", &error);
+  if (dir == NULL)
+    g_error ("%s", error->message);
+  cache_path = g_build_filename (dir, "cache", NULL);
+  cache = g_file_new_for_path (cache_path);
+  catalog = sq_model_catalog_new (client, cache);
+
+  for (guint i = 0; i < 3; i++)
+    g_ptr_array_add (images, make_image (i));
+  for (guint m = 0; m < G_N_ELEMENTS (model_names); m++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      SqModel *model;
+
+      sq_model_catalog_resolve_async (catalog, model_names[m], NULL, store_result_cb, &result);
+      model = sq_model_catalog_resolve_finish (catalog, wait_for (&result), &error);
+      if (model == NULL)
+        g_error ("%s", error->message);
+      g_ptr_array_add (models, model);
+    }
+
+  n_cells = G_N_ELEMENTS (prompts) * images->len * models->len;
+  g_print ("Grid: %u prompts x %u images x %u models = %u cells; fake latency: %d ms starting + "
+           "%d tokens x %d ms = %.2f s per cell; polling every %d ms\n\n",
+           (guint) G_N_ELEMENTS (prompts), images->len, models->len, n_cells,
+           START_DELAY_MS, ANSWER_TOKENS, TOKEN_DELAY_MS, cell_s, POLL_MS);
+  g_print ("%-22s %9s %9s %7s %6s\n", "", "wall (s)", "ideal (s)", "ratio", "done");
+
+  for (guint j = 0; j < G_N_ELEMENTS (jobs); j++)
+    {
+      double ideal = ceil ((double) n_cells / jobs[j]) * cell_s;
+      double wall = run_grid (client, catalog, images, models, dir, jobs[j], &n_done);
+      g_autofree char *label = g_strdup_printf ("SqGridRun -j %u", jobs[j]);
+
+      g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", label, wall, ideal, wall / ideal, n_done, n_cells);
+    }
+
+  sequential = run_sequential (client, images, models, &n_done);
+  g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", "sequential loop", sequential, n_cells * cell_s,
+           sequential / (n_cells * cell_s), n_done, n_cells);
+
+  remove_dir (dir);
+
+  return 0;
+}
