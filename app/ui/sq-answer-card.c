@@ -21,7 +21,7 @@ struct _SqAnswerCard
 
   /* Template widgets */
   GtkBox         *box;
-  GtkPicture     *thumbnail;
+  GtkImage       *thumbnail;
   GtkLabel       *model_label;
   GtkLabel       *subtitle_label;
   GtkSpinner     *status_spinner;
@@ -29,6 +29,7 @@ struct _SqAnswerCard
   GtkLabel       *status_label;
   GtkScrolledWindow *scroller;
   GtkTextView    *text_view;
+  GtkLabel       *waiting_label;
   GtkLabel       *error_label;
   GtkLabel       *timing_label;
   SqRatingWidget *correctness;
@@ -124,6 +125,17 @@ clock_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void
+sq_answer_card_update_waiting (SqAnswerCard *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->text_view);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->waiting_label),
+                          gtk_text_buffer_get_char_count (buffer) == 0 &&
+                          self->pending->len == 0 &&
+                          !sq_prediction_status_is_terminal (sq_ask_run_get_status (self->run)));
+}
+
 /* Draws the text received since the last frame, at most once a frame. */
 static void
 sq_answer_card_flush_text (SqAnswerCard *self)
@@ -138,6 +150,7 @@ sq_answer_card_flush_text (SqAnswerCard *self)
   gtk_text_buffer_get_end_iter (buffer, &end);
   gtk_text_buffer_insert (buffer, &end, self->pending->str, self->pending->len);
   g_string_truncate (self->pending, 0);
+  sq_answer_card_update_waiting (self);
 
   if (self->follow)
     gtk_text_view_scroll_mark_onscreen (self->text_view, self->end_mark);
@@ -286,6 +299,7 @@ sq_answer_card_update_status (SqAnswerCard *self)
   else if (self->clock_id == 0 && sq_ask_run_get_start_time (self->run) > 0)
     self->clock_id = g_timeout_add (100, clock_cb, self);
 
+  sq_answer_card_update_waiting (self);
   sq_answer_card_update_timing (self);
 }
 
@@ -427,9 +441,18 @@ sq_answer_card_update_header (SqAnswerCard *self)
   pixbuf = sq_image_get_thumbnail (image);
   if (pixbuf != NULL)
     {
-      g_autoptr(GdkTexture) texture = gdk_texture_new_for_pixbuf (pixbuf);
+      g_autoptr(GdkPixbuf) square = NULL;
+      g_autoptr(GdkTexture) texture = NULL;
+      int width = gdk_pixbuf_get_width (pixbuf);
+      int height = gdk_pixbuf_get_height (pixbuf);
+      int side = MIN (width, height);
+      g_autoptr(GdkPixbuf) cropped = gdk_pixbuf_new_subpixbuf (pixbuf, (width - side) / 2,
+                                                              (height - side) / 2, side, side);
 
-      gtk_picture_set_paintable (self->thumbnail, GDK_PAINTABLE (texture));
+      /* A small square crop, drawn at twice the size for HiDPI. */
+      square = gdk_pixbuf_scale_simple (cropped, 88, 88, GDK_INTERP_BILINEAR);
+      texture = gdk_texture_new_for_pixbuf (square);
+      gtk_image_set_from_paintable (self->thumbnail, GDK_PAINTABLE (texture));
     }
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->thumbnail),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, sq_image_get_name (image),
@@ -595,6 +618,7 @@ sq_answer_card_class_init (SqAnswerCardClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, status_label);
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, scroller);
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, text_view);
+  gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, waiting_label);
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, error_label);
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, timing_label);
   gtk_widget_class_bind_template_child (widget_class, SqAnswerCard, correctness);

@@ -20,6 +20,7 @@ typedef struct
   SqImage     *image;    /* (owned) */
   GtkWidget   *tile;     /* (unowned) */
   GtkWidget   *check;    /* (unowned) */
+  guint64      order;    /* when it was asked for: tiles keep this order */
   gboolean     selected;
 } Item;
 
@@ -41,6 +42,7 @@ struct _SqImageTray
   GCancellable  *cancellable;   /* (owned) */
   GPtrArray     *items;         /* (owned) (element-type Item) */
   guint          n_loading;
+  guint64        next_order;
 };
 
 G_DEFINE_FINAL_TYPE (SqImageTray, sq_image_tray, GTK_TYPE_WIDGET)
@@ -148,7 +150,8 @@ picture_pressed_cb (GtkGestureClick *gesture,
 
 static void
 sq_image_tray_add_image (SqImageTray *self,
-                         SqImage     *image)
+                         SqImage     *image,
+                         guint64      order)
 {
   g_autoptr(GdkTexture) texture = NULL;
   g_autofree char *use_label = NULL;
@@ -160,6 +163,7 @@ sq_image_tray_add_image (SqImageTray *self,
   GtkWidget *check;
   GtkWidget *remove;
   GdkPixbuf *thumbnail;
+  guint position;
   Item *item;
 
   item = sq_image_tray_find (self, image);
@@ -174,6 +178,7 @@ sq_image_tray_add_image (SqImageTray *self,
   item->tray = self;
   item->image = g_object_ref (image);
   item->selected = TRUE;
+  item->order = order;
 
   overlay = gtk_overlay_new ();
   gtk_widget_add_css_class (overlay, "tile");
@@ -232,21 +237,55 @@ sq_image_tray_add_image (SqImageTray *self,
 
   item->tile = overlay;
   item->check = check;
-  g_ptr_array_add (self->items, item);
+
+  /* Images that load faster do not jump ahead of those asked for first. */
+  for (position = 0; position < self->items->len; position++)
+    {
+      if (((Item *) g_ptr_array_index (self->items, position))->order > order)
+        break;
+    }
+  g_ptr_array_insert (self->items, position, item);
   gtk_box_insert_child_after (self->tiles, overlay,
-                              self->items->len > 1
-                                ? ((Item *) g_ptr_array_index (self->items, self->items->len - 2))->tile
+                              position > 0
+                                ? ((Item *) g_ptr_array_index (self->items, position - 1))->tile
                                 : self->hint);
 
   sq_image_tray_changed (self);
 }
+
+typedef struct
+{
+  SqImageTray *tray;   /* (owned) */
+  guint64      order;
+} Load;
+
+static Load *
+load_new (SqImageTray *self)
+{
+  Load *load = g_new0 (Load, 1);
+
+  load->tray = g_object_ref (self);
+  load->order = self->next_order++;
+
+  return load;
+}
+
+static void
+load_free (Load *load)
+{
+  g_clear_object (&load->tray);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
 
 static void
 load_cb (GObject      *object,
          GAsyncResult *result,
          gpointer      user_data)
 {
-  g_autoptr(SqImageTray) self = user_data;
+  g_autoptr(Load) load = user_data;
+  SqImageTray *self = load->tray;
   g_autoptr(SqImage) image = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -262,7 +301,7 @@ load_cb (GObject      *object,
       return;
     }
 
-  sq_image_tray_add_image (self, image);
+  sq_image_tray_add_image (self, image, load->order);
 }
 
 void
@@ -281,7 +320,7 @@ sq_image_tray_add_file (SqImageTray *self,
     }
 
   sq_image_tray_set_loading (self, 1);
-  sq_image_load_file_async (file, self->cancellable, load_cb, g_object_ref (self));
+  sq_image_load_file_async (file, self->cancellable, load_cb, load_new (self));
 }
 
 void
@@ -301,7 +340,7 @@ sq_image_tray_add_uri (SqImageTray *self,
                                                        "user-agent", PACKAGE_NAME "/" PACKAGE_VERSION " ",
                                                        NULL);
       sq_image_tray_set_loading (self, 1);
-      sq_image_load_uri_async (self->session, uri, self->cancellable, load_cb, g_object_ref (self));
+      sq_image_load_uri_async (self->session, uri, self->cancellable, load_cb, load_new (self));
     }
   else if (scheme != NULL)
     {
@@ -332,7 +371,7 @@ sq_image_tray_add_texture (SqImageTray *self,
   bytes = gdk_texture_save_to_png_bytes (texture);
   sq_image_tray_set_loading (self, 1);
   sq_image_load_bytes_async (bytes, name != NULL ? name : _("Pasted image"),
-                             self->cancellable, load_cb, g_object_ref (self));
+                             self->cancellable, load_cb, load_new (self));
 }
 
 /* Adds the links in @text, one a line. FALSE if there is none. */
