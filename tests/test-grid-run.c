@@ -620,6 +620,31 @@ test_pause_resume (Fixture       *f,
 }
 
 static void
+test_cancel_while_paused (Fixture       *f,
+                          gconstpointer  data)
+{
+  const char *prompts[] = { "one", "two", NULL };
+  g_autoptr(SqGridRun) grid = new_grid (f, prompts, 1, 2);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  PauseData pause = { grid, 0, FALSE };
+
+  g_signal_connect (grid, "cell-started", G_CALLBACK (pause_on_first_start_cb), &pause);
+  sq_grid_run_run_async (grid, cancellable, store_result_cb, &result);
+  while (!(pause.paused && sq_grid_run_get_n_running (grid) == 0))
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Nothing is running: the run ends as soon as it is cancelled. */
+  g_cancellable_cancel (cancellable);
+  g_assert_false (sq_grid_run_run_finish (grid, wait_for (&result), &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (sq_grid_run_get_state (grid), ==, SQ_GRID_RUN_STATE_FINISHED);
+  g_assert_cmpuint (sq_grid_run_get_n_done (grid), ==, 1);
+  g_assert_cmpuint (sq_grid_run_get_n_queued (grid), ==, 3);
+}
+
+static void
 test_cancel (Fixture       *f,
              gconstpointer  data)
 {
@@ -869,6 +894,7 @@ main (int   argc,
   ADD ("/grid-run/retry-failed", test_retry_failed);
   ADD ("/grid-run/pause-resume", test_pause_resume);
   ADD ("/grid-run/cancel", test_cancel);
+  ADD ("/grid-run/cancel-while-paused", test_cancel_while_paused);
   ADD ("/grid-run/streams-into-project", test_streams_into_project);
   ADD ("/grid-run/resume-by-id", test_resume_by_id);
   ADD ("/grid-run/by-project-ids", test_by_project_ids);

@@ -313,6 +313,13 @@ compare_print_summary (Compare *self)
 
   compare_clear_status (self);
 
+  if (sq_grid_run_get_n_cells (grid) == 0 && self->n_interrupts > 0)
+    {
+      fprintf (stdout, "%s\n", _("Canceled before any cell started."));
+      fflush (stdout);
+      return;
+    }
+
   if (sq_grid_run_get_n_cells (grid) == 0)
     {
       fprintf (stdout, _("Nothing to run: every cell of this grid already has an answer in %s. "

@@ -877,6 +877,7 @@ grid_schedule (SqGridRun *self)
   while (self->task != NULL &&
          !self->setting_up &&
          self->state == SQ_GRID_RUN_STATE_RUNNING &&
+         !g_cancellable_is_cancelled (self->cancellable) &&
          self->n_running < self->concurrency &&
          !g_queue_is_empty (&self->queue))
     cell_start (g_queue_pop_head (&self->queue));
@@ -915,7 +916,9 @@ grid_check_complete (SqGridRun *self)
   if (self->task == NULL || self->setting_up || self->pending_ops > 0 || self->n_running > 0)
     return;
 
-  if (self->state == SQ_GRID_RUN_STATE_CANCELLING || g_queue_is_empty (&self->queue))
+  if (self->state == SQ_GRID_RUN_STATE_CANCELLING ||
+      g_cancellable_is_cancelled (self->cancellable) ||
+      g_queue_is_empty (&self->queue))
     grid_complete (self);
 }
 
@@ -1391,7 +1394,8 @@ setup_cb (GObject      *object,
 
 typedef struct
 {
-  GWeakRef   self;
+  GWeakRef      self;
+  GCancellable *run_cancellable;  /* owned: which run to cancel */
 } CancelData;
 
 static gboolean
@@ -1400,7 +1404,8 @@ external_cancelled_idle_cb (gpointer user_data)
   CancelData *data = user_data;
   g_autoptr(SqGridRun) self = g_weak_ref_get (&data->self);
 
-  if (self != NULL)
+  /* Only the run that was cancelled, not a later one. */
+  if (self != NULL && self->cancellable == data->run_cancellable)
     sq_grid_run_cancel (self);
 
   return G_SOURCE_REMOVE;
@@ -1412,6 +1417,7 @@ cancel_data_free (gpointer user_data)
   CancelData *data = user_data;
 
   g_weak_ref_clear (&data->self);
+  g_clear_object (&data->run_cancellable);
   g_free (data);
 }
 
@@ -1421,12 +1427,18 @@ external_cancelled_cb (GCancellable *cancellable,
 {
   SqGridRun *self = user_data;
   CancelData *data = g_new0 (CancelData, 1);
+  GSource *source;
 
-  /* Any thread may cancel; the state changes in the run's context. */
+  /* Any thread may cancel; the state changes in the run's context, and
+   * never from inside this handler (completing the run disconnects it). */
   g_cancellable_cancel (self->cancellable);
   g_weak_ref_init (&data->self, self);
-  g_main_context_invoke_full (self->context, G_PRIORITY_DEFAULT, external_cancelled_idle_cb,
-                              data, cancel_data_free);
+  data->run_cancellable = g_object_ref (self->cancellable);
+  source = g_idle_source_new ();
+  g_source_set_callback (source, external_cancelled_idle_cb, data, cancel_data_free);
+  g_source_set_static_name (source, "[sq-grid-run] cancel");
+  g_source_attach (source, self->context);
+  g_source_unref (source);
 }
 
 static void
