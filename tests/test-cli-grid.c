@@ -951,6 +951,36 @@ test_failing_cell_and_rerun (Fixture       *fixture,
     }
 }
 
+static void
+test_terminal_escapes (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  const char *prompts[] = { "\033]0;owned\007\033[31mred\nsecond line\r", "[[fail]] \033[2J", NULL };
+  g_autoptr(GPtrArray) args = compare_args (fixture, prompts, 1, 1, NULL);
+  g_autoptr(Run) run = run_argv (fixture, (const char * const *) args->pdata);
+  g_autoptr(Run) json = NULL;
+  g_autoptr(GPtrArray) objects = NULL;
+  g_autofree char *err_tail = NULL;
+
+  g_assert_cmpint (run->status, ==, 1);
+  /* Prompts reach the terminal without their control characters, one line per cell. */
+  g_assert_null (strchr (run->out, '\033'));
+  g_assert_null (strchr (run->out, '\r'));
+  g_assert_cmpuint (count_lines_with_prefix (run->out, "["), ==, 2);
+  g_assert_nonnull (strstr (run->out, "red second line"));
+  /* The failure report too (the log lines before it are squint's own debug output). */
+  err_tail = g_strdup (strstr (run->err, "llava-13b on "));
+  g_assert_nonnull (err_tail);
+  *strchr (err_tail, '\n') = '\0';
+  g_assert_null (strchr (err_tail, '\033'));
+
+  /* The project keeps them exactly. */
+  json = run_squint (fixture, "export", fixture->project, "-f", "json", NULL);
+  objects = load_json_array (json->out);
+  g_assert_cmpuint (objects->len, ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (g_ptr_array_index (objects, 0), "prompt"), ==, prompts[0]);
+}
+
 typedef struct
 {
   gint64  id;
@@ -1224,6 +1254,7 @@ main (int   argc,
   ADD ("/cli-grid/export-errors", test_export_errors, NULL);
   ADD ("/cli-grid/usage", test_compare_usage, NULL);
   ADD ("/cli-grid/failing-cell-rerun", test_failing_cell_and_rerun, NULL);
+  ADD ("/cli-grid/terminal-escapes", test_terminal_escapes, NULL);
   ADD ("/cli-grid/kill-resume", test_kill_and_resume, fake_slow);
   ADD ("/cli-grid/interrupt", test_interrupt, fake_long);
 

@@ -208,19 +208,19 @@ compare_show_status (Compare *self)
   self->status_visible = TRUE;
 }
 
-/* A prompt for a one-line report: control characters (newlines, escape
- * sequences) become spaces, and it is cut short. */
+/* Text from the project or from Replicate for a one-line report: control
+ * characters (newlines, terminal escape sequences) become spaces, and it
+ * is cut after @max_chars (0: never). */
 static char *
-preview (const char *text)
+sanitize (const char *text,
+          guint       max_chars)
 {
   g_autoptr(GString) out = g_string_new (NULL);
-  const char *p = text;
+  g_autofree char *valid = g_utf8_make_valid (text != NULL ? text : "", -1);
+  const char *p = valid;
   guint n = 0;
 
-  if (!g_utf8_validate (text, -1, NULL))
-    return g_utf8_make_valid (text, -1);
-
-  while (*p != '\0' && n < PROMPT_PREVIEW_CHARS)
+  while (*p != '\0' && (max_chars == 0 || n < max_chars))
     {
       gunichar c = g_utf8_get_char (p);
 
@@ -246,9 +246,9 @@ grid_cell_finished_cb (SqGridRun  *grid,
   g_autoptr(SqResult) result = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *prompt = NULL;
-  const char *model_name = "?";
-  const char *image_name = "?";
-  const char *cell_error = sq_grid_run_get_cell_error (grid, result_id);
+  g_autofree char *model_name = NULL;
+  g_autofree char *image_name = NULL;
+  g_autofree char *cell_error = NULL;
   guint n_cells = sq_grid_run_get_n_cells (grid);
 
   self->n_reported++;
@@ -260,15 +260,19 @@ grid_cell_finished_cb (SqGridRun  *grid,
   result = sq_project_get_result (self->project, result_id, &error);
   if (result != NULL)
     {
-      model_name = sq_result_get_model_name (result);
-      image_name = sq_result_get_image_name (result);
-      prompt = preview (sq_result_get_prompt (result));
+      model_name = sanitize (sq_result_get_model_name (result), 0);
+      image_name = sanitize (sq_result_get_image_name (result), 0);
+      prompt = sanitize (sq_result_get_prompt (result), PROMPT_PREVIEW_CHARS);
     }
   else
     {
       g_debug ("Cannot read result %" G_GINT64_FORMAT ": %s", result_id, error->message);
+      model_name = g_strdup ("?");
+      image_name = g_strdup ("?");
       prompt = g_strdup ("?");
     }
+  if (sq_grid_run_get_cell_error (grid, result_id) != NULL)
+    cell_error = sanitize (sq_grid_run_get_cell_error (grid, result_id), 0);
 
   if (!self->stderr_tty)
     {
