@@ -683,6 +683,10 @@ test_full_grid_exports (Fixture       *fixture,
   g_assert_nonnull (strstr (run->out, "36 cells: 36 succeeded, 0 failed, 0 canceled"));
   g_assert_null (strchr (run->out, '\r'));
   g_assert_cmpuint (count_creates (requests, 0), ==, 36);
+  /* As with squint ask, the aliases come from their built-in schemas. */
+  for (guint i = 0; i < requests->len; i++)
+    g_assert_false (g_str_has_prefix (json_object_get_string_member (g_ptr_array_index (requests, i), "path"),
+                                      "/v1/models/"));
 
   /* JSON and JSON Lines. */
   {

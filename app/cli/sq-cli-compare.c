@@ -74,6 +74,7 @@ typedef struct
   SoupSession        *download_session;
   SqReplicateClient  *client;
   SqModelCatalog     *catalog;
+  SqModelCatalog     *offline_catalog;
   SqProject          *project;
   SqGridRun          *grid;
   GPtrArray          *models;        /* (element-type SqModel) by model_names index, NULL until resolved */
@@ -114,6 +115,7 @@ compare_free (Compare *self)
   g_clear_pointer (&self->models, g_ptr_array_unref);
   g_clear_pointer (&self->images, g_ptr_array_unref);
   g_clear_object (&self->catalog);
+  g_clear_object (&self->offline_catalog);
   g_clear_object (&self->client);
   g_clear_object (&self->project);
   g_clear_object (&self->download_session);
@@ -520,6 +522,35 @@ load_image_cb (GObject      *object,
   compare_op_done (self);
 }
 
+/* As squint ask does: the aliases first, offline, from their built-in
+ * schemas (or the cache) while the images load; then, with @online, the
+ * other models through the API. */
+static void
+compare_resolve_models (Compare        *self,
+                        SqModelCatalog *catalog,
+                        gboolean        online)
+{
+  for (guint m = 0; self->model_names[m] != NULL; m++)
+    {
+      IndexData *data;
+
+      if (m >= self->models->len)
+        g_ptr_array_add (self->models, NULL);
+
+      if (g_ptr_array_index (self->models, m) != NULL)
+        continue;
+      if (!online && sq_model_alias_lookup (self->model_names[m]) == NULL)
+        continue;
+
+      data = g_new0 (IndexData, 1);
+      data->self = self;
+      data->index = m;
+      self->pending++;
+      sq_model_catalog_resolve_async (catalog, self->model_names[m], self->cancellable,
+                                      resolve_model_cb, data);
+    }
+}
+
 static void
 compare_next_phase (Compare *self)
 {
@@ -547,17 +578,9 @@ compare_next_phase (Compare *self)
       self->phase = PHASE_MODELS;
       compare_show_status (self);
       self->catalog = sq_model_catalog_new (self->client, NULL);
-      for (guint m = 0; self->model_names[m] != NULL; m++)
-        {
-          IndexData *data = g_new0 (IndexData, 1);
-
-          g_ptr_array_add (self->models, NULL);
-          data->self = self;
-          data->index = m;
-          self->pending++;
-          sq_model_catalog_resolve_async (self->catalog, self->model_names[m], self->cancellable,
-                                          resolve_model_cb, data);
-        }
+      compare_resolve_models (self, self->catalog, TRUE);
+      if (self->pending == 0)
+        compare_next_phase (self);
       break;
 
     case PHASE_MODELS:
@@ -586,6 +609,9 @@ compare_load_images (Compare *self)
 {
   self->phase = PHASE_IMAGES;
   compare_show_status (self);
+
+  self->offline_catalog = sq_model_catalog_new (NULL, NULL);
+  compare_resolve_models (self, self->offline_catalog, FALSE);
 
   for (guint i = 0; self->image_args[i] != NULL; i++)
     {
