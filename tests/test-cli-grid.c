@@ -1166,6 +1166,28 @@ test_kill_and_resume (Fixture       *fixture,
       }
   }
   g_assert_nonnull (strstr (resume->out, "resumed"));
+
+  /* The ratings, in long format. */
+  {
+    g_autoptr(Run) csv = run_squint (fixture, "export", fixture->project, "-f", "ratings-csv", NULL);
+    g_autoptr(Run) json = run_squint (fixture, "export", fixture->project, "-f", "ratings-json", NULL);
+    g_autoptr(GPtrArray) rows = parse_csv (csv->out);
+    g_autoptr(GPtrArray) objects = load_json_array (json->out);
+    char **header;
+
+    g_assert_cmpint (csv->status, ==, 0);
+    g_assert_cmpint (json->status, ==, 0);
+    g_assert_cmpuint (rows->len, ==, n_succeeded + 1);
+    g_assert_cmpuint (objects->len, ==, n_succeeded);
+    header = g_ptr_array_index (rows, 0);
+    for (guint r = 1; r < rows->len; r++)
+      {
+        char **row = g_ptr_array_index (rows, r);
+
+        g_assert_cmpstr (row[column_index (header, "criterion")], ==, "correctness");
+        g_assert_cmpstr (row[column_index (header, "score")], ==, "4");
+      }
+  }
 }
 
 static void
