@@ -176,6 +176,11 @@ run_delta_cb (SqAnswerCard *self,
 {
   g_assert (SQ_IS_ANSWER_CARD (self));
 
+  if (self->pending->len == 0 && gtk_widget_get_visible (GTK_WIDGET (self->status_spinner)))
+    {
+      gtk_spinner_set_spinning (self->status_spinner, FALSE);
+      gtk_widget_set_visible (GTK_WIDGET (self->status_spinner), FALSE);
+    }
   g_string_append (self->pending, text);
   if (self->tick_id == 0)
     self->tick_id = gtk_widget_add_tick_callback (GTK_WIDGET (self), tick_cb, NULL, NULL);
@@ -212,6 +217,7 @@ sq_answer_card_update_status (SqAnswerCard *self)
   const char *icon = NULL;
   gboolean terminal;
   gboolean rateable;
+  gboolean spinning;
 
   g_assert (SQ_IS_ANSWER_CARD (self));
 
@@ -259,8 +265,10 @@ sq_answer_card_update_status (SqAnswerCard *self)
 
   terminal = sq_prediction_status_is_terminal (status);
   gtk_label_set_label (self->status_label, label);
-  gtk_spinner_set_spinning (self->status_spinner, !terminal);
-  gtk_widget_set_visible (GTK_WIDGET (self->status_spinner), !terminal);
+  /* Streaming text shows it is alive; the spinner is for the waits. */
+  spinning = !terminal && *sq_ask_run_get_text (self->run) == '\0';
+  gtk_spinner_set_spinning (self->status_spinner, spinning);
+  gtk_widget_set_visible (GTK_WIDGET (self->status_spinner), spinning);
   gtk_widget_set_visible (GTK_WIDGET (self->status_icon), icon != NULL);
   if (icon != NULL)
     gtk_image_set_from_icon_name (self->status_icon, icon);
