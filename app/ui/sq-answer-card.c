@@ -180,6 +180,7 @@ run_delta_cb (SqAnswerCard *self,
     {
       gtk_spinner_set_spinning (self->status_spinner, FALSE);
       gtk_widget_set_visible (GTK_WIDGET (self->status_spinner), FALSE);
+      gtk_widget_set_sensitive (GTK_WIDGET (self->copy_button), TRUE);
     }
   g_string_append (self->pending, text);
   if (self->tick_id == 0)
