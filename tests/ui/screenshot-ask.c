@@ -196,8 +196,8 @@ activate_cb (GApplication *app)
   while (sq_workspace_get_client (workspace) == NULL || sq_workspace_get_project (workspace) == NULL)
     g_main_context_iteration (NULL, TRUE);
 
-  /* The empty state first. */
-  wait_ms (800);
+  /* The empty state first, once the window's crossfade is over. */
+  wait_ms (1500);
   save_window (GTK_WIDGET (window), "ask-empty.png");
 
   first = draw_scene ("meadow.png", 0);

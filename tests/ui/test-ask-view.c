@@ -36,6 +36,7 @@ typedef struct
   SqPromptBox     *prompt_box;
   SqModelPicker   *picker;
   GPtrArray       *errors;    /* (element-type utf8) what the tray refused */
+  GPtrArray       *toasts;    /* (element-type utf8) the toasts' titles */
 } Fixture;
 
 static void
@@ -93,6 +94,14 @@ tray_error_cb (SqImageTray *tray,
 }
 
 static void
+view_toast_cb (SqAskView *view,
+               AdwToast  *toast,
+               GPtrArray *toasts)
+{
+  g_ptr_array_add (toasts, g_strdup (adw_toast_get_title (toast)));
+}
+
+static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
@@ -129,6 +138,8 @@ fixture_set_up (Fixture       *fixture,
   fixture->picker = template_child (fixture->view, SQ_TYPE_ASK_VIEW, "picker");
   fixture->errors = g_ptr_array_new_with_free_func (g_free);
   g_signal_connect (fixture->tray, "error", G_CALLBACK (tray_error_cb), fixture->errors);
+  fixture->toasts = g_ptr_array_new_with_free_func (g_free);
+  g_signal_connect (fixture->view, "toast", G_CALLBACK (view_toast_cb), fixture->toasts);
 
   while (!gtk_widget_get_mapped (GTK_WIDGET (fixture->view)))
     g_main_context_iteration (NULL, TRUE);
@@ -149,9 +160,11 @@ fixture_tear_down (Fixture       *fixture,
     }
 
   g_signal_handlers_disconnect_by_data (fixture->tray, fixture->errors);
+  g_signal_handlers_disconnect_by_data (fixture->view, fixture->toasts);
   gtk_window_destroy (GTK_WINDOW (fixture->window));
   while (g_main_context_iteration (NULL, FALSE));
   g_clear_pointer (&fixture->errors, g_ptr_array_unref);
+  g_clear_pointer (&fixture->toasts, g_ptr_array_unref);
   g_clear_object (&fixture->workspace);
   g_clear_object (&fixture->fake);
   g_unsetenv ("REPLICATE_BASE_URL");
@@ -178,21 +191,47 @@ drop_files (Fixture *fixture,
   return accepted;
 }
 
+/* Drops two PNGs and three files that are not images: a text file, an
+ * empty "PNG" and a PNG cut short. */
 static void
 add_two_images (Fixture *fixture)
 {
-  GFile *files[3];
+  GFile *files[5];
   g_autofree char *text_path = g_build_filename (tmpdir, "notes.txt", NULL);
+  g_autofree char *empty_path = g_build_filename (tmpdir, "empty.png", NULL);
+  g_autofree char *cut_path = g_build_filename (tmpdir, "cut.png", NULL);
+  g_autofree char *red_path = NULL;
+  g_autofree char *contents = NULL;
+  gsize length;
 
   g_assert_true (g_file_set_contents (text_path, "these are not pixels\n", -1, NULL));
+  g_assert_true (g_file_set_contents (empty_path, "", 0, NULL));
   files[0] = write_png ("red.png", 0xdd2211ff);
+  red_path = g_file_get_path (files[0]);
+  g_assert_true (g_file_get_contents (red_path, &contents, &length, NULL));
+  g_assert_true (g_file_set_contents (cut_path, contents, length / 2, NULL));
   files[1] = g_file_new_for_path (text_path);
   files[2] = write_png ("green.png", 0x22aa44ff);
+  files[3] = g_file_new_for_path (empty_path);
+  files[4] = g_file_new_for_path (cut_path);
 
   g_assert_true (drop_files (fixture, files, G_N_ELEMENTS (files)));
 
   for (guint i = 0; i < G_N_ELEMENTS (files); i++)
     g_object_unref (files[i]);
+}
+
+static gboolean
+error_names (Fixture    *fixture,
+             const char *name)
+{
+  for (guint i = 0; i < fixture->errors->len; i++)
+    {
+      if (strstr (g_ptr_array_index (fixture->errors, i), name) != NULL)
+        return TRUE;
+    }
+
+  return FALSE;
 }
 
 static void
@@ -351,8 +390,15 @@ test_drop_and_ask (Fixture       *fixture,
   add_two_images (fixture);
   g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 2);
   g_assert_cmpuint (sq_image_tray_get_n_selected (fixture->tray), ==, 2);
-  g_assert_cmpuint (fixture->errors->len, ==, 1);
-  g_assert_nonnull (strstr (g_ptr_array_index (fixture->errors, 0), "notes.txt"));
+  /* Each refused file is named in its own message. */
+  g_assert_cmpuint (fixture->errors->len, ==, 3);
+  g_assert_true (error_names (fixture, "notes.txt"));
+  g_assert_true (error_names (fixture, "empty.png"));
+  g_assert_true (error_names (fixture, "cut.png"));
+  /* …and shown as a toast. */
+  g_assert_cmpuint (fixture->toasts->len, ==, 3);
+  for (guint i = 0; i < fixture->toasts->len; i++)
+    g_assert_cmpstr (g_ptr_array_index (fixture->toasts, i), ==, g_ptr_array_index (fixture->errors, i));
 
   sq_prompt_box_set_text (fixture->prompt_box, prompt);
   select_models (fixture, (const char * const[]) { "llava-13b", "fuyu-8b", NULL });
