@@ -44,7 +44,6 @@ struct _SqAnswerCard
   SqAskRun       *run;          /* (owned) */
   GCancellable   *cancellable;  /* (owned) for ratings and notes */
   GString        *pending;      /* text received, not drawn yet */
-  GtkTextMark    *end_mark;     /* (unowned) */
   guint           tick_id;
   guint           clock_id;
   guint           note_id;
@@ -152,8 +151,8 @@ sq_answer_card_flush_text (SqAnswerCard *self)
   g_string_truncate (self->pending, 0);
   sq_answer_card_update_waiting (self);
 
-  if (self->follow)
-    gtk_text_view_scroll_mark_onscreen (self->text_view, self->end_mark);
+  /* Following the end happens in vadjustment_changed_cb, once the new
+   * text is laid out and the adjustment knows its height. */
 }
 
 static gboolean
@@ -206,6 +205,16 @@ vadjustment_value_changed_cb (SqAnswerCard  *self,
 
   /* Follow the text unless the person scrolled up to read. */
   self->follow = gtk_adjustment_get_value (adjustment) >= bottom - 8;
+}
+
+static void
+vadjustment_changed_cb (SqAnswerCard  *self,
+                        GtkAdjustment *adjustment)
+{
+  double bottom = gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment);
+
+  if (self->follow && gtk_adjustment_get_value (adjustment) < bottom)
+    gtk_adjustment_set_value (adjustment, bottom);
 }
 
 static void
@@ -652,21 +661,17 @@ sq_answer_card_class_init (SqAnswerCardClass *klass)
 static void
 sq_answer_card_init (SqAnswerCard *self)
 {
-  GtkTextBuffer *buffer;
-  GtkTextIter end;
-
   self->pending = g_string_new ("");
   self->cancellable = g_cancellable_new ();
   self->follow = TRUE;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  buffer = gtk_text_view_get_buffer (self->text_view);
-  gtk_text_buffer_get_end_iter (buffer, &end);
-  self->end_mark = gtk_text_buffer_create_mark (buffer, "sq-end", &end, FALSE);
-
   g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->scroller), "value-changed",
                            G_CALLBACK (vadjustment_value_changed_cb), self,
+                           G_CONNECT_SWAPPED);
+  g_signal_connect_object (gtk_scrolled_window_get_vadjustment (self->scroller), "changed",
+                           G_CALLBACK (vadjustment_changed_cb), self,
                            G_CONNECT_SWAPPED);
 }
 
