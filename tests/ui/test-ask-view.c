@@ -392,6 +392,8 @@ test_drop_and_ask (Fixture       *fixture,
   g_assert_cmpuint (sq_image_tray_get_n_selected (fixture->tray), ==, 2);
   /* Each refused file is named in its own message. */
   g_assert_cmpuint (fixture->errors->len, ==, 3);
+  for (guint i = 0; i < fixture->errors->len; i++)
+    g_test_message ("%s", (char *) g_ptr_array_index (fixture->errors, i));
   g_assert_true (error_names (fixture, "notes.txt"));
   g_assert_true (error_names (fixture, "empty.png"));
   g_assert_true (error_names (fixture, "cut.png"));
@@ -545,6 +547,52 @@ test_stop (Fixture       *fixture,
   watches_free (watches);
 }
 
+/* A texture dragged from another app, and links as text: one that is
+ * not an image (an API answer) and text that holds no link at all. */
+static void
+test_drop_texture_and_links (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  GtkDropTarget *target = sq_image_tray_get_drop_target (fixture->tray);
+  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 40, 30);
+  g_autoptr(GdkTexture) texture = NULL;
+  g_autofree char *link = NULL;
+  g_auto(GValue) value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+
+  gdk_pixbuf_fill (pixbuf, 0x8040c0ff);
+  texture = gdk_texture_new_for_pixbuf (pixbuf);
+  g_value_init (&value, GDK_TYPE_TEXTURE);
+  g_value_set_object (&value, texture);
+  g_signal_emit_by_name (target, "drop", &value, 5.0, 5.0, &accepted);
+  g_assert_true (accepted);
+  while (sq_image_tray_get_n_images (fixture->tray) < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_value_unset (&value);
+
+  link = g_strdup_printf ("%s/v1/models/acme/text-only", sq_fake_replicate_get_origin (fixture->fake));
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, link);
+  g_signal_emit_by_name (target, "drop", &value, 5.0, 5.0, &accepted);
+  g_assert_true (accepted);
+  while (fixture->errors->len < 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_test_message ("%s", (char *) g_ptr_array_index (fixture->errors, 0));
+  g_assert_nonnull (strstr (g_ptr_array_index (fixture->errors, 0), "text-only"));
+  g_value_unset (&value);
+
+  g_value_init (&value, G_TYPE_STRING);
+  g_value_set_string (&value, "just some words");
+  g_signal_emit_by_name (target, "drop", &value, 5.0, 5.0, &accepted);
+  g_assert_false (accepted);
+  g_assert_cmpuint (fixture->errors->len, ==, 2);
+
+  /* Nothing but the texture was added. */
+  while (sq_image_tray_get_n_loading (fixture->tray) > 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 1);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -560,6 +608,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add ("/ask-view/drop-and-ask", Fixture, NULL, fixture_set_up, test_drop_and_ask, fixture_tear_down);
+  g_test_add ("/ask-view/drop-texture-and-links", Fixture, NULL, fixture_set_up, test_drop_texture_and_links, fixture_tear_down);
   g_test_add ("/ask-view/fail", Fixture, NULL, fixture_set_up, test_fail, fixture_tear_down);
   g_test_add ("/ask-view/stop", Fixture, NULL, fixture_set_up, test_stop, fixture_tear_down);
 
