@@ -49,6 +49,7 @@ struct _SqAnswerCard
   guint           note_id;
   gboolean        follow;       /* keep the end in view */
   gboolean        running;
+  gboolean        disposed;
 };
 
 G_DEFINE_FINAL_TYPE (SqAnswerCard, sq_answer_card, GTK_TYPE_WIDGET)
@@ -437,8 +438,10 @@ run_done_cb (GObject      *object,
 
   /* The run's status and error say everything; the card shows them. */
   sq_ask_run_run_finish (SQ_ASK_RUN (object), result, NULL);
-  if (SQ_ASK_RUN (object) == self->run)
+  if (SQ_ASK_RUN (object) == self->run && !self->disposed)
     sq_answer_card_update_status (self);
+  else if (SQ_ASK_RUN (object) == self->run)
+    self->running = FALSE;
 }
 
 static void
@@ -536,7 +539,12 @@ sq_answer_card_dispose (GObject *object)
       self->tick_id = 0;
     }
   if (self->run != NULL)
-    g_signal_handlers_disconnect_by_data (self->run, self);
+    {
+      g_signal_handlers_disconnect_by_data (self->run, self);
+      if (self->running)
+        sq_ask_run_stop (self->run);
+    }
+  self->disposed = TRUE;
 
   gtk_widget_dispose_template (GTK_WIDGET (object), SQ_TYPE_ANSWER_CARD);
 

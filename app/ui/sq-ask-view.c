@@ -371,6 +371,10 @@ sq_ask_view_dispose (GObject *object)
   SqAskView *self = SQ_ASK_VIEW (object);
 
   g_cancellable_cancel (self->cancellable);
+  /* Nobody will see the answers still coming: stop them, on Replicate
+   * too; their rows are kept as canceled with the text so far. */
+  if (self->cards != NULL)
+    sq_ask_view_stop_all (self);
   gtk_widget_dispose_template (GTK_WIDGET (object), SQ_TYPE_ASK_VIEW);
   g_clear_object (&self->workspace);
 

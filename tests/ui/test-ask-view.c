@@ -149,19 +149,22 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  g_autoptr(GPtrArray) cards = sq_ask_view_get_cards (fixture->view);
-
-  /* Let every answer end before the fake goes. */
-  sq_ask_view_stop_all (fixture->view);
-  for (guint i = 0; i < cards->len; i++)
+  if (fixture->window != NULL)
     {
-      while (sq_answer_card_is_running (g_ptr_array_index (cards, i)))
-        g_main_context_iteration (NULL, TRUE);
-    }
+      g_autoptr(GPtrArray) cards = sq_ask_view_get_cards (fixture->view);
 
-  g_signal_handlers_disconnect_by_data (fixture->tray, fixture->errors);
-  g_signal_handlers_disconnect_by_data (fixture->view, fixture->toasts);
-  gtk_window_destroy (GTK_WINDOW (fixture->window));
+      /* Let every answer end before the fake goes. */
+      sq_ask_view_stop_all (fixture->view);
+      for (guint i = 0; i < cards->len; i++)
+        {
+          while (sq_answer_card_is_running (g_ptr_array_index (cards, i)))
+            g_main_context_iteration (NULL, TRUE);
+        }
+
+      g_signal_handlers_disconnect_by_data (fixture->tray, fixture->errors);
+      g_signal_handlers_disconnect_by_data (fixture->view, fixture->toasts);
+      gtk_window_destroy (GTK_WINDOW (fixture->window));
+    }
   while (g_main_context_iteration (NULL, FALSE));
   g_clear_pointer (&fixture->errors, g_ptr_array_unref);
   g_clear_pointer (&fixture->toasts, g_ptr_array_unref);
@@ -593,6 +596,49 @@ test_drop_texture_and_links (Fixture       *fixture,
   g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 1);
 }
 
+/* Closing the window stops the answers still streaming, on Replicate
+ * too, and keeps them in the project as canceled. */
+static void
+test_close_stops (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  g_autoptr(SqAskRun) run = NULL;
+  g_autoptr(SqResult) row = NULL;
+  g_auto(GStrv) canceled = NULL;
+  g_autoptr(GPtrArray) cards = NULL;
+  GFile *files[1];
+
+  sq_fake_replicate_set_answer_tokens (fixture->fake, 400);
+  sq_fake_replicate_set_token_delay_ms (fixture->fake, 30);
+
+  files[0] = write_png ("blue.png", 0x2244ddff);
+  g_assert_true (drop_files (fixture, files, 1));
+  g_object_unref (files[0]);
+  sq_prompt_box_set_text (fixture->prompt_box, "keep talking");
+  select_models (fixture, (const char * const[]) { "llava-13b", NULL });
+  g_assert_true (sq_ask_view_ask (fixture->view));
+
+  cards = sq_ask_view_get_cards (fixture->view);
+  g_assert_cmpuint (cards->len, ==, 1);
+  run = g_object_ref (sq_answer_card_get_run (g_ptr_array_index (cards, 0)));
+  g_clear_pointer (&cards, g_ptr_array_unref);
+  while (*sq_ask_run_get_text (run) == '\0')
+    g_main_context_iteration (NULL, TRUE);
+
+  gtk_window_destroy (GTK_WINDOW (fixture->window));
+  fixture->window = NULL;
+  while (!sq_prediction_status_is_terminal (sq_ask_run_get_status (run)))
+    g_main_context_iteration (NULL, TRUE);
+
+  g_assert_cmpint (sq_ask_run_get_status (run), ==, SQ_PREDICTION_CANCELED);
+  row = sq_project_get_result (sq_workspace_get_project (fixture->workspace),
+                               sq_ask_run_get_result_id (run), NULL);
+  g_assert_cmpstr (sq_result_get_status (row), ==, "canceled");
+  g_assert_cmpstr (sq_result_get_response (row), ==, sq_ask_run_get_text (run));
+  canceled = sq_fake_replicate_dup_canceled_ids (fixture->fake);
+  g_assert_true (g_strv_contains ((const char * const *) canceled, sq_result_get_prediction_id (row)));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -611,6 +657,7 @@ main (int   argc,
   g_test_add ("/ask-view/drop-texture-and-links", Fixture, NULL, fixture_set_up, test_drop_texture_and_links, fixture_tear_down);
   g_test_add ("/ask-view/fail", Fixture, NULL, fixture_set_up, test_fail, fixture_tear_down);
   g_test_add ("/ask-view/stop", Fixture, NULL, fixture_set_up, test_stop, fixture_tear_down);
+  g_test_add ("/ask-view/close-stops", Fixture, NULL, fixture_set_up, test_close_stops, fixture_tear_down);
 
   ret = g_test_run ();
 
