@@ -550,6 +550,25 @@ test_stop (Fixture       *fixture,
   watches_free (watches);
 }
 
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *css_class)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found;
+
+      if (GTK_IS_BUTTON (child) && gtk_widget_has_css_class (child, css_class))
+        return child;
+      if ((found = find_button (child, css_class)) != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
 /* A texture dragged from another app, and links as text: one that is
  * not an image (an API answer) and text that holds no link at all. */
 static void
@@ -562,6 +581,8 @@ test_drop_texture_and_links (Fixture       *fixture,
   g_autofree char *link = NULL;
   g_auto(GValue) value = G_VALUE_INIT;
   gboolean accepted = FALSE;
+  g_autoptr(GPtrArray) cards = NULL;
+  GtkWidget *remove;
 
   gdk_pixbuf_fill (pixbuf, 0x8040c0ff);
   texture = gdk_texture_new_for_pixbuf (pixbuf);
@@ -594,6 +615,18 @@ test_drop_texture_and_links (Fixture       *fixture,
   while (sq_image_tray_get_n_loading (fixture->tray) > 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 1);
+
+  /* Its remove button takes it away again. */
+  remove = find_button (GTK_WIDGET (fixture->tray), "remove");
+  g_assert_nonnull (remove);
+  g_signal_emit_by_name (remove, "clicked");
+  g_assert_cmpuint (sq_image_tray_get_n_images (fixture->tray), ==, 0);
+
+  /* With no image left there is nothing to ask about. */
+  sq_prompt_box_set_text (fixture->prompt_box, "anything?");
+  gtk_widget_activate_action (GTK_WIDGET (fixture->view), "ask.ask", NULL);
+  cards = sq_ask_view_get_cards (fixture->view);
+  g_assert_cmpuint (cards->len, ==, 0);
 }
 
 /* Closing the window stops the answers still streaming, on Replicate
