@@ -10,40 +10,9 @@
 #include <glib/gi18n.h>
 
 #include "sq-compat.h"
-#include "sq-image-tray.h"
+#include "sq-image-tray-private.h"
 
 #define TILE_SIZE 96
-
-typedef struct
-{
-  SqImageTray *tray;     /* (unowned) */
-  SqImage     *image;    /* (owned) */
-  GtkWidget   *tile;     /* (unowned) */
-  GtkWidget   *check;    /* (unowned) */
-  guint64      order;    /* when it was asked for: tiles keep this order */
-  gboolean     selected;
-} Item;
-
-struct _SqImageTray
-{
-  GtkWidget      parent_instance;
-
-  /* Template widgets */
-  GtkBox        *box;
-  GtkScrolledWindow *scroller;
-  GtkBox        *tiles;
-  GtkWidget     *hint;
-  GtkSpinner    *spinner;
-  GtkButton     *open_button;
-  GtkButton     *paste_button;
-
-  GtkDropTarget *drop_target;   /* (owned) */
-  SoupSession   *session;       /* (owned) (nullable) for links, made on first use */
-  GCancellable  *cancellable;   /* (owned) */
-  GPtrArray     *items;         /* (owned) (element-type Item) */
-  guint          n_loading;
-  guint64        next_order;
-};
 
 G_DEFINE_FINAL_TYPE (SqImageTray, sq_image_tray, GTK_TYPE_WIDGET)
 
@@ -91,9 +60,9 @@ sq_image_tray_set_loading (SqImageTray *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_LOADING]);
 }
 
-static void
-sq_image_tray_error (SqImageTray *self,
-                     const char  *message)
+void
+_sq_image_tray_error (SqImageTray *self,
+                      const char  *message)
 {
   g_signal_emit (self, signals[ERROR], 0, message);
 }
@@ -297,7 +266,7 @@ load_cb (GObject      *object,
 
   if (image == NULL)
     {
-      sq_image_tray_error (self, error->message);
+      _sq_image_tray_error (self, error->message);
       return;
     }
 
@@ -354,7 +323,7 @@ sq_image_tray_add_uri (SqImageTray *self,
 
       /* Translators: %s is what was dropped or pasted */
       message = g_strdup_printf (_("“%s” is not a link to an image"), uri);
-      sq_image_tray_error (self, message);
+      _sq_image_tray_error (self, message);
     }
 }
 
@@ -372,144 +341,6 @@ sq_image_tray_add_texture (SqImageTray *self,
   sq_image_tray_set_loading (self, 1);
   sq_image_load_bytes_async (bytes, name != NULL ? name : _("Pasted image"),
                              self->cancellable, load_cb, load_new (self));
-}
-
-/* Adds the links in @text, one a line. FALSE if there is none. */
-static gboolean
-sq_image_tray_add_text (SqImageTray *self,
-                        const char  *text)
-{
-  g_auto(GStrv) lines = NULL;
-  gboolean any = FALSE;
-
-  if (text == NULL)
-    return FALSE;
-
-  lines = g_strsplit_set (text, "\r\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      char *line = g_strstrip (lines[i]);
-
-      if (*line == '\0' || *line == '#')
-        continue;
-
-      if (g_str_has_prefix (line, "http://") || g_str_has_prefix (line, "https://") ||
-          g_str_has_prefix (line, "file://"))
-        {
-          sq_image_tray_add_uri (self, line);
-          any = TRUE;
-        }
-    }
-
-  return any;
-}
-
-gboolean
-sq_image_tray_add_value (SqImageTray  *self,
-                         const GValue *value)
-{
-  g_return_val_if_fail (SQ_IS_IMAGE_TRAY (self), FALSE);
-  g_return_val_if_fail (value != NULL, FALSE);
-
-  if (G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
-    {
-      GSList *files = gdk_file_list_get_files (g_value_get_boxed (value));
-
-      for (GSList *l = files; l != NULL; l = l->next)
-        sq_image_tray_add_file (self, l->data);
-      g_slist_free (files);
-
-      return TRUE;
-    }
-
-  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
-    {
-      sq_image_tray_add_texture (self, g_value_get_object (value), _("Dropped image"));
-      return TRUE;
-    }
-
-  if (G_VALUE_HOLDS (value, G_TYPE_STRING))
-    {
-      const char *text = g_value_get_string (value);
-
-      if (sq_image_tray_add_text (self, text))
-        return TRUE;
-
-      sq_image_tray_error (self, _("The dropped text is not a link to an image"));
-      return FALSE;
-    }
-
-  return FALSE;
-}
-
-static gboolean
-drop_cb (SqImageTray   *self,
-         const GValue  *value,
-         double         x,
-         double         y,
-         GtkDropTarget *target)
-{
-  g_assert (SQ_IS_IMAGE_TRAY (self));
-
-  return sq_image_tray_add_value (self, value);
-}
-
-/* --- clipboard ----------------------------------------------------- */
-
-static void
-paste_value_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(SqImageTray) self = user_data;
-  g_autoptr(GError) error = NULL;
-  const GValue *value;
-
-  value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (object), result, &error);
-  if (value == NULL)
-    {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        sq_image_tray_error (self, error->message);
-      return;
-    }
-
-  if (G_VALUE_HOLDS (value, GDK_TYPE_TEXTURE))
-    sq_image_tray_add_texture (self, g_value_get_object (value), _("Pasted image"));
-  else if (G_VALUE_HOLDS (value, G_TYPE_STRING))
-    {
-      if (!sq_image_tray_add_text (self, g_value_get_string (value)))
-        sq_image_tray_error (self, _("The clipboard holds no image, image file or link to an image"));
-    }
-  else
-    sq_image_tray_add_value (self, value);
-}
-
-void
-sq_image_tray_paste (SqImageTray  *self,
-                     GdkClipboard *clipboard)
-{
-  GdkContentFormats *formats;
-  GType type = G_TYPE_INVALID;
-
-  g_return_if_fail (SQ_IS_IMAGE_TRAY (self));
-  g_return_if_fail (GDK_IS_CLIPBOARD (clipboard));
-
-  formats = gdk_clipboard_get_formats (clipboard);
-  if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_FILE_LIST))
-    type = GDK_TYPE_FILE_LIST;
-  else if (gdk_content_formats_contain_gtype (formats, GDK_TYPE_TEXTURE))
-    type = GDK_TYPE_TEXTURE;
-  else if (gdk_content_formats_contain_gtype (formats, G_TYPE_STRING))
-    type = G_TYPE_STRING;
-
-  if (type == G_TYPE_INVALID)
-    {
-      sq_image_tray_error (self, _("The clipboard holds no image, image file or link to an image"));
-      return;
-    }
-
-  gdk_clipboard_read_value_async (clipboard, type, G_PRIORITY_DEFAULT, self->cancellable,
-                                  paste_value_cb, g_object_ref (self));
 }
 
 static void
@@ -666,17 +497,12 @@ sq_image_tray_class_init (SqImageTrayClass *klass)
 static void
 sq_image_tray_init (SqImageTray *self)
 {
-  GType types[] = { GDK_TYPE_FILE_LIST, GDK_TYPE_TEXTURE, G_TYPE_STRING };
-
   self->items = g_ptr_array_new_with_free_func ((GDestroyNotify) item_free);
   self->cancellable = g_cancellable_new ();
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
-  self->drop_target = g_object_ref_sink (gtk_drop_target_new (G_TYPE_INVALID, GDK_ACTION_COPY));
-  gtk_drop_target_set_gtypes (self->drop_target, types, G_N_ELEMENTS (types));
-  gtk_event_controller_set_name (GTK_EVENT_CONTROLLER (self->drop_target), "sq-image-drop");
-  g_signal_connect_object (self->drop_target, "drop", G_CALLBACK (drop_cb), self, G_CONNECT_SWAPPED);
+  _sq_image_tray_init_dnd (self);
 }
 
 GtkWidget *
