@@ -224,6 +224,43 @@ add_two_images (Fixture *fixture)
     g_object_unref (files[i]);
 }
 
+/* Every control below @widget that a person can reach has an accessible
+ * name: buttons without a text label, check buttons, text views, entries,
+ * switches, spin buttons and ratings. */
+static guint
+assert_controls_named (GtkWidget *widget)
+{
+  guint n_checked = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget);
+       child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (!gtk_widget_get_visible (child) || !gtk_widget_get_child_visible (child))
+        continue;
+
+      if (GTK_IS_CHECK_BUTTON (child) || GTK_IS_TEXT_VIEW (child) || GTK_IS_ENTRY (child) ||
+          GTK_IS_SWITCH (child) || GTK_IS_SPIN_BUTTON (child) || SQ_IS_RATING_WIDGET (child) ||
+          GTK_IS_MENU_BUTTON (child) ||
+          (GTK_IS_BUTTON (child) && gtk_button_get_label (GTK_BUTTON (child)) == NULL))
+        {
+          gboolean named = gtk_test_accessible_has_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL) ||
+                           gtk_test_accessible_has_relation (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+
+          if (!named)
+            g_test_message ("unnamed %s inside %s", G_OBJECT_TYPE_NAME (child),
+                            G_OBJECT_TYPE_NAME (gtk_widget_get_parent (child)));
+          g_assert_true (named);
+          n_checked++;
+          continue;
+        }
+
+      n_checked += assert_controls_named (child);
+    }
+
+  return n_checked;
+}
+
 static gboolean
 error_names (Fixture    *fixture,
              const char *name)
@@ -426,6 +463,9 @@ test_drop_and_ask (Fixture       *fixture,
       g_assert_nonnull (strstr (watch->statuses->str, "Streaming"));
       g_assert_true (g_str_has_suffix (watch->statuses->str, "Done"));
     }
+
+  /* Every control of the view, cards included, has a name. */
+  g_assert_cmpuint (assert_controls_named (GTK_WIDGET (fixture->view)), >=, 30);
 
   /* Every answer is in the project, finished. */
   results = sq_project_list_results (project, &error);
