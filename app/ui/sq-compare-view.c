@@ -21,6 +21,8 @@
 
 /* How long changes are gathered before the summary is computed again. */
 #define SUMMARY_DELAY_MS 300
+/* How much of an answer a collapsed cell lays out. */
+#define COLLAPSED_MAX_BYTES 480
 /* How many winners the summary lists before "and N more". */
 #define MAX_WINNERS 30
 
@@ -1077,6 +1079,55 @@ note_clicked_cb (GtkButton   *button,
   sq_compare_view_edit_note (self, row);
 }
 
+/* Tooltips are looked up when shown: setting them on every bind costs a
+ * round trip to the display server each. */
+static gboolean
+cell_query_tooltip_cb (GtkWidget   *widget,
+                       int          x,
+                       int          y,
+                       gboolean     keyboard,
+                       GtkTooltip  *tooltip,
+                       GtkListItem *item)
+{
+  ColumnKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (widget), "sq-kind"));
+  SqResultRow *row = gtk_list_item_get_item (item);
+  SqResult *result;
+  const char *text = NULL;
+
+  if (row == NULL)
+    return FALSE;
+
+  result = sq_result_row_get_result (row);
+  switch (kind)
+    {
+    case COLUMN_THUMBNAIL:
+      text = sq_result_get_image_name (result);
+      break;
+    case COLUMN_PROMPT:
+      text = sq_result_get_prompt (result);
+      break;
+    case COLUMN_STATUS:
+      if (status_is_failed (sq_result_get_status (result)))
+        text = sq_result_get_error (result);
+      break;
+    case COLUMN_MODEL:
+    case COLUMN_ANSWER:
+    case COLUMN_CORRECTNESS:
+    case COLUMN_RELEVANCE:
+    case COLUMN_NOTE:
+    case COLUMN_TTFT:
+    case COLUMN_TOTAL:
+    default:
+      break;
+    }
+
+  if (text == NULL || *text == '\0')
+    return FALSE;
+
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
+}
+
 static GtkWidget *
 make_label (gboolean numeric)
 {
@@ -1113,13 +1164,8 @@ cell_setup_cb (GtkSignalListItemFactory *factory,
     case COLUMN_MODEL:
       child = make_label (FALSE);
       gtk_widget_set_valign (child, GTK_ALIGN_START);
-      if (kind == COLUMN_PROMPT)
-        {
-          gtk_label_set_wrap (GTK_LABEL (child), TRUE);
-          gtk_label_set_wrap_mode (GTK_LABEL (child), PANGO_WRAP_WORD_CHAR);
-          gtk_label_set_lines (GTK_LABEL (child), 3);
-        }
-      else
+      gtk_label_set_single_line_mode (GTK_LABEL (child), TRUE);
+      if (kind == COLUMN_MODEL)
         gtk_widget_add_css_class (child, "model-name");
       break;
 
@@ -1132,6 +1178,9 @@ cell_setup_cb (GtkSignalListItemFactory *factory,
         gtk_label_set_wrap (GTK_LABEL (label), TRUE);
         gtk_label_set_wrap_mode (GTK_LABEL (label), PANGO_WRAP_WORD_CHAR);
         gtk_label_set_lines (GTK_LABEL (label), 3);
+        /* The natural width of a wrapped label is costly to find; the
+         * column has a width anyway. */
+        gtk_label_set_natural_wrap_mode (GTK_LABEL (label), GTK_NATURAL_WRAP_NONE);
         gtk_label_set_width_chars (GTK_LABEL (label), 20);
         gtk_label_set_max_width_chars (GTK_LABEL (label), 80);
         gtk_label_set_yalign (GTK_LABEL (label), 0);
@@ -1215,6 +1264,13 @@ cell_setup_cb (GtkSignalListItemFactory *factory,
       g_assert_not_reached ();
     }
 
+  if (kind == COLUMN_THUMBNAIL || kind == COLUMN_PROMPT || kind == COLUMN_STATUS)
+    {
+      g_object_set_data (G_OBJECT (child), "sq-kind", GINT_TO_POINTER (kind));
+      gtk_widget_set_has_tooltip (child, TRUE);
+      g_signal_connect (child, "query-tooltip", G_CALLBACK (cell_query_tooltip_cb), item);
+    }
+
   gtk_list_item_set_child (item, child);
 }
 
@@ -1235,7 +1291,6 @@ cell_update (SqCompareView *self,
   switch (kind)
     {
     case COLUMN_THUMBNAIL:
-      gtk_widget_set_tooltip_text (child, sq_result_get_image_name (result));
       gtk_accessible_update_property (GTK_ACCESSIBLE (child),
                                       GTK_ACCESSIBLE_PROPERTY_LABEL, sq_result_get_image_name (result),
                                       -1);
@@ -1243,7 +1298,6 @@ cell_update (SqCompareView *self,
 
     case COLUMN_PROMPT:
       gtk_label_set_label (GTK_LABEL (child), sq_result_get_prompt (result));
-      gtk_widget_set_tooltip_text (child, sq_result_get_prompt (result));
       break;
 
     case COLUMN_MODEL:
@@ -1276,6 +1330,14 @@ cell_update (SqCompareView *self,
           {
             gtk_label_set_label (label, _("Waiting for the answer…"));
             gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
+          }
+        else if (!expanded && strlen (text) > COLLAPSED_MAX_BYTES)
+          {
+            /* Three lines never show more: spare the text layout the rest */
+            const char *end = g_utf8_find_prev_char (text, text + COLLAPSED_MAX_BYTES);
+            g_autofree char *shown = g_strndup (text, end - text);
+
+            gtk_label_set_label (label, shown);
           }
         else
           gtk_label_set_label (label, text);
@@ -1315,7 +1377,6 @@ cell_update (SqCompareView *self,
         for (const char * const *c = (const char *[]) { "success", "dim-label", "accent", "warning", "error", NULL }; *c; c++)
           gtk_widget_remove_css_class (child, *c);
         gtk_widget_add_css_class (child, css);
-        gtk_widget_set_tooltip_text (child, status_is_failed (status) ? sq_result_get_error (result) : NULL);
       }
       break;
 
@@ -1407,6 +1468,19 @@ cell_unbind_cb (GtkSignalListItemFactory *factory,
     g_signal_handlers_disconnect_by_func (row, row_notify_cb, item);
 }
 
+/* Long answers make collation keys of the whole text slow: compare the
+ * cached keys of their beginnings. */
+static int
+compare_responses (gconstpointer a,
+                   gconstpointer b,
+                   gpointer      user_data)
+{
+  int cmp = strcmp (sq_result_row_get_response_key ((SqResultRow *) a),
+                    sq_result_row_get_response_key ((SqResultRow *) b));
+
+  return cmp < 0 ? GTK_ORDERING_SMALLER : cmp > 0 ? GTK_ORDERING_LARGER : GTK_ORDERING_EQUAL;
+}
+
 static void
 add_column (SqCompareView *self,
             ColumnKind     kind,
@@ -1431,7 +1505,13 @@ add_column (SqCompareView *self,
   if (fixed_width > 0)
     gtk_column_view_column_set_fixed_width (column, fixed_width);
 
-  if (sort_property != NULL)
+  if (kind == COLUMN_ANSWER)
+    {
+      g_autoptr(GtkSorter) sorter = GTK_SORTER (gtk_custom_sorter_new (compare_responses, NULL, NULL));
+
+      gtk_column_view_column_set_sorter (column, sorter);
+    }
+  else if (sort_property != NULL)
     {
       GtkExpression *expression = gtk_property_expression_new (SQ_TYPE_RESULT_ROW, NULL, sort_property);
       GtkSorter *sorter;
@@ -2083,7 +2163,7 @@ sq_compare_view_init (SqCompareView *self)
   add_column (self, COLUMN_THUMBNAIL, _("Image"), "image-name", G_TYPE_STRING, 64, FALSE);
   add_column (self, COLUMN_PROMPT, _("Prompt"), "prompt", G_TYPE_STRING, 180, FALSE);
   add_column (self, COLUMN_MODEL, _("Model"), "model-name", G_TYPE_STRING, 120, FALSE);
-  add_column (self, COLUMN_ANSWER, _("Answer"), "response", G_TYPE_STRING, -1, TRUE);
+  add_column (self, COLUMN_ANSWER, _("Answer"), "response", G_TYPE_STRING, 360, TRUE);
   add_column (self, COLUMN_STATUS, _("Status"), "status", G_TYPE_STRING, 110, FALSE);
   add_column (self, COLUMN_CORRECTNESS, _("Correctness"), "correctness", G_TYPE_DOUBLE, 150, FALSE);
   add_column (self, COLUMN_RELEVANCE, _("Relevance"), "relevance", G_TYPE_DOUBLE, 150, FALSE);

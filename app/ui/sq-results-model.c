@@ -24,6 +24,7 @@ struct _SqResultRow
 
   SqResult *result;         /* (owned) */
   char     *blind_label;    /* (owned) (nullable) */
+  char     *response_key;   /* (owned) (nullable): computed on demand */
   guint64   blind_rank;
   int       local_score[SQ_N_CRITERIA];  /* -1: none */
   int       active_criterion;
@@ -75,6 +76,7 @@ sq_result_row_finalize (GObject *object)
 
   g_clear_object (&self->result);
   g_clear_pointer (&self->blind_label, g_free);
+  g_clear_pointer (&self->response_key, g_free);
 
   G_OBJECT_CLASS (sq_result_row_parent_class)->finalize (object);
 }
@@ -244,6 +246,29 @@ sq_result_row_set_local_score (SqResultRow *self,
   g_object_notify_by_pspec (G_OBJECT (self), row_properties[ROW_PROP_UNRATED]);
 }
 
+/* Enough of the answer to order answers the way people read them. */
+#define RESPONSE_KEY_CHARS 64
+
+const char *
+sq_result_row_get_response_key (SqResultRow *self)
+{
+  g_return_val_if_fail (SQ_IS_RESULT_ROW (self), NULL);
+
+  if (self->response_key == NULL)
+    {
+      const char *response = sq_result_get_response (self->result);
+      const char *end = response;
+      g_autofree char *folded = NULL;
+
+      for (guint i = 0; i < RESPONSE_KEY_CHARS && *end != '\0'; i++)
+        end = g_utf8_next_char (end);
+      folded = g_utf8_casefold (response, end - response);
+      self->response_key = g_utf8_collate_key (folded, -1);
+    }
+
+  return self->response_key;
+}
+
 gboolean
 sq_result_row_get_expanded (SqResultRow *self)
 {
@@ -313,6 +338,7 @@ sq_result_row_update (SqResultRow *self,
 
   old = g_steal_pointer (&self->result);
   self->result = g_object_ref (result);
+  g_clear_pointer (&self->response_key, g_free);
   for (guint i = 0; i < SQ_N_CRITERIA; i++)
     {
       had_local |= self->local_score[i] >= 0;

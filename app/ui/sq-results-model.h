@@ -44,6 +44,8 @@ void        sq_result_row_set_local_score       (SqResultRow *self,
                                                  SqCriterion  criterion,
                                                  int          score);
 gboolean    sq_result_row_get_unrated           (SqResultRow *self);
+/* A collation key of the start of the answer, for sorting; cached. */
+const char *sq_result_row_get_response_key      (SqResultRow *self);
 gboolean    sq_result_row_get_expanded          (SqResultRow *self);
 void        sq_result_row_set_expanded          (SqResultRow *self,
                                                  gboolean     expanded);
