@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "sq-ask-view.h"
+#include "sq-compare-view.h"
 #include "sq-compat.h"
 #include "sq-window.h"
 
@@ -27,6 +28,7 @@ struct _SqWindow
   GtkStack             *compare_stack;
   AdwViewSwitcherBar   *switcher_bar;
   SqAskView            *ask_view;
+  SqCompareView        *compare_view;
 
   GCancellable         *cancellable;  /* (owned) */
 };
@@ -270,6 +272,7 @@ sq_window_load (SqWindow      *self,
   sq_window_update_token_state (self);
 
   sq_ask_view_set_workspace (self->ask_view, sq_application_get_workspace (app));
+  sq_compare_view_set_workspace (self->compare_view, sq_application_get_workspace (app));
   g_signal_connect_object (sq_application_get_workspace (app), "notify::project",
                            G_CALLBACK (sq_window_update_project), self,
                            G_CONNECT_SWAPPED);
@@ -308,6 +311,7 @@ sq_window_class_init (SqWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SqWindow, compare_stack);
   gtk_widget_class_bind_template_child (widget_class, SqWindow, switcher_bar);
   gtk_widget_class_bind_template_child (widget_class, SqWindow, ask_view);
+  gtk_widget_class_bind_template_child (widget_class, SqWindow, compare_view);
 
   gtk_widget_class_install_action (widget_class, "win.open-project", NULL,
                                    sq_window_open_project_action);
@@ -327,6 +331,7 @@ sq_window_init (SqWindow *self)
   self->cancellable = g_cancellable_new ();
 
   g_type_ensure (SQ_TYPE_ASK_VIEW);
+  g_type_ensure (SQ_TYPE_COMPARE_VIEW);
   gtk_widget_init_template (GTK_WIDGET (self));
 }
 
