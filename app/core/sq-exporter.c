@@ -635,6 +635,7 @@ write_html (ExportData     *data,
                               "<table class=\"summary\">\n<thead><tr><th>%s</th><th>%s</th>"
                               "<th>%s</th><th>%s</th><th>%s</th><th></th></tr></thead>\n<tbody>\n",
                               _("Model"), _("Criterion"), _("Rated"), _("Mean"),
+                              /* xgettext:no-c-format */
                               _("95% confidence interval"));
       for (guint i = 0; i < entries->len; i++)
         {

@@ -999,7 +999,7 @@ setup_inputs (SqGridRun  *self,
           if (entry->text == NULL)
             {
               g_set_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_NOT_FOUND,
-                           _("The project has no prompt %" G_GINT64_FORMAT), entry->id);
+                           _("The project has no prompt %lld"), (long long) entry->id);
               return FALSE;
             }
         }
@@ -1073,7 +1073,7 @@ setup_inputs (SqGridRun  *self,
           if (entry->ref == NULL)
             {
               g_set_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_NOT_FOUND,
-                           _("The project has no model %" G_GINT64_FORMAT), entry->id);
+                           _("The project has no model %lld"), (long long) entry->id);
               return FALSE;
             }
         }

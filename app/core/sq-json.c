@@ -100,7 +100,7 @@ sq_json_parser_load (JsonParser  *parser,
   if (end < len)
     {
       g_set_error (error, JSON_PARSER_ERROR, JSON_PARSER_ERROR_INVALID_DATA,
-                   _("Unexpected data after the JSON value, at byte %" G_GSIZE_FORMAT), end);
+                   _("Unexpected data after the JSON value, at byte %zu"), (size_t) end);
       return FALSE;
     }
 

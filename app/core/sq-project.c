@@ -2196,7 +2196,7 @@ get_image_blob (SqProject   *self,
   if (rc == SQLITE_DONE)
     {
       g_set_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_NOT_FOUND,
-                   _("The project has no image number %" G_GINT64_FORMAT), image_id);
+                   _("The project has no image number %lld"), (long long) image_id);
       return NULL;
     }
   if (rc != SQLITE_ROW || sqlite3_column_type (stmt, 0) == SQLITE_NULL)
@@ -2300,7 +2300,7 @@ set_not_found (GError      **error,
                gint64        result_id)
 {
   g_set_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_NOT_FOUND,
-               _("The project has no result number %" G_GINT64_FORMAT), result_id);
+               _("The project has no result number %lld"), (long long) result_id);
   return FALSE;
 }
 
