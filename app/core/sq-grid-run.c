@@ -32,6 +32,7 @@
 #include "sq-error.h"
 #include "sq-grid-run.h"
 #include "sq-image.h"
+#include "sq-json.h"
 #include "sq-model.h"
 #include "sq-model-catalog.h"
 #include "sq-prediction.h"
@@ -1080,7 +1081,7 @@ setup_inputs (SqGridRun  *self,
 
       if (entry->params == NULL && entry->params_json != NULL)
         {
-          g_autoptr(JsonNode) node = json_from_string (entry->params_json, NULL);
+          g_autoptr(JsonNode) node = sq_json_from_string (entry->params_json, NULL);
 
           if (node != NULL && JSON_NODE_HOLDS_OBJECT (node))
             entry->params = json_object_ref (json_node_get_object (node));
@@ -1906,7 +1907,7 @@ sq_grid_run_add_model (SqGridRun   *self,
         return TRUE;
     }
 
-  params = json_from_string (params_json, NULL);
+  params = sq_json_from_string (params_json, NULL);
 
   entry = g_new0 (ModelEntry, 1);
   entry->model = g_object_ref (model);

@@ -966,7 +966,9 @@ migrate (SqProject  *self,
 
   for (gint64 v = version; ok && v < SQ_PROJECT_SCHEMA_VERSION; v++)
     {
-      g_debug ("Migrating %s from schema %d to %d", self->path, (int) v, (int) v + 1);
+      g_autofree char *display = g_filename_display_name (self->path);
+
+      g_debug ("Migrating %s from schema %d to %d", display, (int) v, (int) v + 1);
       ok = exec (self, migrations[v], error);
     }
 
