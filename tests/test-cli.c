@@ -794,6 +794,32 @@ test_ask_fail (Fixture       *fixture,
   g_assert_nonnull (strstr (run->err, "fuyu-8b on cat.png failed:"));
 }
 
+/* A prediction canceled on Replicate's side (not by Ctrl+C) did not
+ * succeed: exit status 1, and the text that arrived is kept. */
+static void
+test_ask_canceled_remotely (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  const char *prompt = "[[cancel]] what is this?";
+  g_autoptr(Run) run = run_squint (fixture, "ask", "-m", "llava-13b", "-i", fixture->small_png, prompt);
+  g_autoptr(Run) json_run = NULL;
+  g_autofree char *expected = expected_answer (fixture, LLAVA, fixture->small_sha, prompt);
+  g_autoptr(JsonNode) node = NULL;
+  JsonObject *obj;
+
+  g_assert_cmpint (run->status, ==, 1);
+  g_assert_nonnull (strstr (run->err, "llava-13b on cat.png was canceled"));
+  g_assert_cmpuint (strlen (run->out), >, 0);
+  g_assert_true (g_str_has_prefix (expected, g_strchomp (run->out)));
+
+  json_run = run_squint (fixture, "ask", "--json", "-m", "fuyu-8b", "-i", fixture->small_png, prompt);
+  g_assert_cmpint (json_run->status, ==, 1);
+  node = json_from_string (json_run->out, NULL);
+  g_assert_nonnull (node);
+  obj = json_node_get_object (node);
+  g_assert_cmpstr (json_object_get_string_member (obj, "status"), ==, "canceled");
+}
+
 static void
 test_ask_drop (Fixture       *fixture,
                gconstpointer  data)
@@ -1416,6 +1442,7 @@ main (int   argc,
   ADD ("/cli/ask/grid-plain", test_ask_grid_plain);
   ADD ("/cli/ask/fail", test_ask_fail);
   ADD ("/cli/ask/drop", test_ask_drop);
+  ADD ("/cli/ask/canceled-remotely", test_ask_canceled_remotely);
   ADD_WITH_FAKE_ARGS ("/cli/ask/rate-limited", test_ask_rate_limited, fake_create_429);
   ADD ("/cli/ask/no-token", test_ask_no_token);
   ADD ("/cli/ask/keyring-token", test_ask_keyring_token);

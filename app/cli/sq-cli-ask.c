@@ -85,6 +85,7 @@ struct _Ask
 
   guint               n_finished;
   guint               n_failed;
+  guint               n_canceled;    /* canceled without Ctrl+C, e.g. on Replicate's side */
   gboolean            auth_failed;
   gboolean            stream_single;
   gboolean            stdout_dirty;  /* stdout holds streamed text without its final newline */
@@ -443,6 +444,7 @@ answer_finish (Answer *answer,
   if (error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       answer->canceled = TRUE;
+      ask->n_canceled++;
       g_error_free (error);
     }
   else if (error != NULL)
@@ -996,7 +998,7 @@ _sq_cli_ask_run (int    argc,
     status = ask->setup_status;
   else if (ask->auth_failed)
     status = SQ_EXIT_CONFIG;
-  else if (ask->n_failed > 0)
+  else if (ask->n_failed > 0 || ask->n_canceled > 0)
     status = SQ_EXIT_SOME_FAILED;
   else
     status = SQ_EXIT_OK;

@@ -457,6 +457,7 @@ typedef struct
   gint64           token_delay_us;
   gboolean         fail;
   gboolean         drop;
+  gboolean         remote_cancel;
   gboolean         has_stream;
   gboolean         canceled;
   gint64           canceled_mono;
@@ -722,7 +723,7 @@ join_tokens (GPtrArray *tokens,
 static guint
 prediction_total_events (FakePrediction *p)
 {
-  return p->fail ? MIN (FAIL_AFTER_TOKENS, p->tokens->len) : p->tokens->len;
+  return (p->fail || p->remote_cancel) ? MIN (FAIL_AFTER_TOKENS, p->tokens->len) : p->tokens->len;
 }
 
 static void
@@ -756,11 +757,11 @@ prediction_progress (FakePrediction *p,
         out->n_tokens = total;
       else
         out->n_tokens = MIN ((gint64) total, run / p->token_delay_us);
-      finish_us = p->start_delay_us + p->token_delay_us * (total + (p->fail ? 1 : 0));
+      finish_us = p->start_delay_us + p->token_delay_us * (total + ((p->fail || p->remote_cancel) ? 1 : 0));
       if (elapsed >= finish_us)
         {
           out->n_tokens = total;
-          out->state = p->fail ? STATE_FAILED : STATE_SUCCEEDED;
+          out->state = p->fail ? STATE_FAILED : p->remote_cancel ? STATE_CANCELED : STATE_SUCCEEDED;
           out->completed_us = finish_us;
         }
       else
@@ -1763,6 +1764,7 @@ create_prediction (SqFakeReplicate   *self,
     p->token_delay_us *= 10;
   p->fail = strstr (prompt, "[[fail]]") != NULL;
   p->drop = strstr (prompt, "[[drop]]") != NULL;
+  p->remote_cancel = strstr (prompt, "[[cancel]]") != NULL;
   p->has_stream = model->streams && !self->no_stream;
   if (p->fail)
     p->error = g_strdup ("CUDA error: the fake model was asked to fail ([[fail]] in the prompt)");

@@ -71,6 +71,9 @@
  *   "[[fail]]"  the prediction fails after 3 tokens (status failed, error
  *               set; the stream sends an error event then done
  *               {"reason":"error"})
+ *   "[[cancel]]" Replicate cancels the prediction itself after 3 tokens
+ *               (status canceled, no error; the stream ends with done
+ *               {"reason":"canceled"}), as when its deadline passes
  *   "[[drop]]"  every stream connection closes after 3 output events
  *               (string models: after their one) without done; polling
  *               urls.get still completes it, and reconnecting with
