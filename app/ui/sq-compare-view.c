@@ -21,6 +21,10 @@
 
 /* How long changes are gathered before the summary is computed again. */
 #define SUMMARY_DELAY_MS 300
+/* Below this width the table keeps the columns needed to label. */
+#define NARROW_WIDTH 760
+#define ANSWER_WIDTH 300
+#define MODEL_WIDTH  110
 /* How much of an answer a collapsed cell lays out. */
 #define COLLAPSED_MAX_BYTES 480
 /* How many winners the summary lists before "and N more". */
@@ -73,7 +77,8 @@ struct _SqCompareView
   GtkToggleButton    *blind_button;
   GtkMenuButton      *export_button;
   GtkToggleButton    *summary_button;
-  AdwFlap            *flap;
+  GtkRevealer        *summary_revealer;
+  GtkScrolledWindow  *summary_scroller;
   GtkStack           *table_stack;
   GtkScrolledWindow  *table_scroller;
   GtkColumnView      *column_view;
@@ -108,7 +113,9 @@ struct _SqCompareView
   SqCriterion         criterion;
   guint               summary_source;
   guint               summary_serial;
+  guint               narrow_source;
   guint               blind : 1;
+  guint               narrow : 1;
   guint               meta_loaded : 1;
   guint               loaded : 1;
 };
@@ -1181,7 +1188,6 @@ cell_setup_cb (GtkSignalListItemFactory *factory,
         /* The natural width of a wrapped label is costly to find; the
          * column has a width anyway. */
         gtk_label_set_natural_wrap_mode (GTK_LABEL (label), GTK_NATURAL_WRAP_NONE);
-        gtk_label_set_width_chars (GTK_LABEL (label), 20);
         gtk_label_set_max_width_chars (GTK_LABEL (label), 80);
         gtk_label_set_yalign (GTK_LABEL (label), 0);
         gtk_widget_set_hexpand (label, TRUE);
@@ -1331,12 +1337,18 @@ cell_update (SqCompareView *self,
             gtk_label_set_label (label, _("Waiting for the answer…"));
             gtk_widget_add_css_class (GTK_WIDGET (label), "dim-label");
           }
-        else if (!expanded && strlen (text) > COLLAPSED_MAX_BYTES)
+        else if (!expanded)
           {
-            /* Three lines never show more: spare the text layout the rest */
-            const char *end = g_utf8_find_prev_char (text, text + COLLAPSED_MAX_BYTES);
-            g_autofree char *shown = g_strndup (text, end - text);
+            /* Three lines never show more: spare the text layout the
+             * rest, and make one paragraph of it, as Pango limits the
+             * lines of each paragraph. */
+            gsize len = strlen (text);
+            g_autofree char *shown = NULL;
 
+            if (len > COLLAPSED_MAX_BYTES)
+              len = g_utf8_find_prev_char (text, text + COLLAPSED_MAX_BYTES) - text;
+            shown = g_strndup (text, len);
+            g_strdelimit (shown, "\r\n", ' ');
             gtk_label_set_label (label, shown);
           }
         else
@@ -1524,6 +1536,7 @@ add_column (SqCompareView *self,
       g_object_unref (sorter);
     }
 
+  g_object_set_data (G_OBJECT (column), "sq-kind", GINT_TO_POINTER (kind));
   gtk_column_view_append_column (self->column_view, column);
 }
 
@@ -1584,6 +1597,7 @@ grid_label (const char *text,
 
   gtk_label_set_xalign (GTK_LABEL (label), xalign);
   gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
+  gtk_label_set_max_width_chars (GTK_LABEL (label), 24);
   if (css != NULL)
     gtk_widget_add_css_class (label, css);
 
@@ -1939,6 +1953,83 @@ results_items_changed_cb (SqCompareView *self)
   sq_compare_view_schedule_summary (self);
 }
 
+
+/* Narrow: the summary takes the place of the table while it is shown */
+static void
+update_summary_layout (SqCompareView *self)
+{
+  gboolean revealed = gtk_revealer_get_reveal_child (self->summary_revealer);
+
+  gtk_widget_set_visible (GTK_WIDGET (self->table_stack), !(self->narrow && revealed));
+  gtk_widget_set_hexpand (GTK_WIDGET (self->summary_scroller), self->narrow && revealed);
+}
+
+static gboolean
+apply_narrow_cb (gpointer user_data)
+{
+  SqCompareView *self = user_data;
+  GListModel *columns = gtk_column_view_get_columns (self->column_view);
+
+  self->narrow_source = 0;
+  if (self->narrow)
+    gtk_revealer_set_reveal_child (self->summary_revealer, FALSE);
+  update_summary_layout (self);
+  for (guint i = 0; i < g_list_model_get_n_items (columns); i++)
+    {
+      g_autoptr(GtkColumnViewColumn) column = g_list_model_get_item (columns, i);
+      ColumnKind kind = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (column), "sq-kind"));
+
+      gtk_column_view_column_set_visible (column,
+                                          !self->narrow ||
+                                          kind == COLUMN_MODEL || kind == COLUMN_ANSWER ||
+                                          kind == COLUMN_CORRECTNESS || kind == COLUMN_RELEVANCE);
+      if (kind == COLUMN_ANSWER)
+        gtk_column_view_column_set_fixed_width (column, self->narrow ? 150 : ANSWER_WIDTH);
+      else if (kind == COLUMN_MODEL)
+        gtk_column_view_column_set_fixed_width (column, self->narrow ? 86 : MODEL_WIDTH);
+    }
+
+  /* Rows change height with their columns: keep the current one in view */
+  if (current_position (self) != GTK_INVALID_LIST_POSITION)
+    scroll_to (self, current_position (self));
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sq_compare_view_measure (GtkWidget      *widget,
+                         GtkOrientation  orientation,
+                         int             for_size,
+                         int            *minimum,
+                         int            *natural,
+                         int            *minimum_baseline,
+                         int            *natural_baseline)
+{
+  gtk_widget_measure (GTK_WIDGET (SQ_COMPARE_VIEW (widget)->toast_overlay), orientation, for_size,
+                      minimum, natural, minimum_baseline, natural_baseline);
+}
+
+/* Like a GtkBinLayout, and tells when the view becomes narrow. */
+static void
+sq_compare_view_size_allocate (GtkWidget *widget,
+                               int        width,
+                               int        height,
+                               int        baseline)
+{
+  SqCompareView *self = SQ_COMPARE_VIEW (widget);
+  gboolean narrow = width < NARROW_WIDTH;
+
+  gtk_widget_allocate (GTK_WIDGET (self->toast_overlay), width, height, baseline, NULL);
+
+  /* Columns cannot change while the view is being allocated */
+  if (narrow != self->narrow)
+    {
+      self->narrow = narrow;
+      if (self->narrow_source == 0)
+        self->narrow_source = g_idle_add (apply_narrow_cb, self);
+    }
+}
+
 static void
 workspace_project_changed_cb (SqCompareView *self)
 {
@@ -1957,6 +2048,7 @@ sq_compare_view_dispose (GObject *object)
   if (self->project_cancellable != NULL)
     g_cancellable_cancel (self->project_cancellable);
   g_clear_handle_id (&self->summary_source, g_source_remove);
+  g_clear_handle_id (&self->narrow_source, g_source_remove);
 
   if (self->results != NULL)
     g_signal_handlers_disconnect_by_data (self->results, self);
@@ -2060,6 +2152,9 @@ sq_compare_view_class_init (SqCompareViewClass *klass)
   object_class->get_property = sq_compare_view_get_property;
   object_class->set_property = sq_compare_view_set_property;
 
+  widget_class->measure = sq_compare_view_measure;
+  widget_class->size_allocate = sq_compare_view_size_allocate;
+
   properties[PROP_WORKSPACE] =
     g_param_spec_object ("workspace", NULL, NULL, SQ_TYPE_WORKSPACE,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -2091,7 +2186,8 @@ sq_compare_view_class_init (SqCompareViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, blind_button);
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, export_button);
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, summary_button);
-  gtk_widget_class_bind_template_child (widget_class, SqCompareView, flap);
+  gtk_widget_class_bind_template_child (widget_class, SqCompareView, summary_revealer);
+  gtk_widget_class_bind_template_child (widget_class, SqCompareView, summary_scroller);
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, table_stack);
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, table_scroller);
   gtk_widget_class_bind_template_child (widget_class, SqCompareView, column_view);
@@ -2118,7 +2214,6 @@ sq_compare_view_class_init (SqCompareViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_f, GDK_CONTROL_MASK,
                                        "compare.search", NULL);
 
-  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
   gtk_widget_class_set_css_name (widget_class, "sqcompareview");
 }
 
@@ -2160,16 +2255,20 @@ sq_compare_view_init (SqCompareView *self)
   g_signal_connect_object (self->filter_model, "items-changed",
                            G_CALLBACK (results_items_changed_cb), self, G_CONNECT_SWAPPED);
 
+  /* The ratings next to the answer: that is where the eyes are */
   add_column (self, COLUMN_THUMBNAIL, _("Image"), "image-name", G_TYPE_STRING, 64, FALSE);
-  add_column (self, COLUMN_PROMPT, _("Prompt"), "prompt", G_TYPE_STRING, 180, FALSE);
-  add_column (self, COLUMN_MODEL, _("Model"), "model-name", G_TYPE_STRING, 120, FALSE);
-  add_column (self, COLUMN_ANSWER, _("Answer"), "response", G_TYPE_STRING, 360, TRUE);
-  add_column (self, COLUMN_STATUS, _("Status"), "status", G_TYPE_STRING, 110, FALSE);
-  add_column (self, COLUMN_CORRECTNESS, _("Correctness"), "correctness", G_TYPE_DOUBLE, 150, FALSE);
-  add_column (self, COLUMN_RELEVANCE, _("Relevance"), "relevance", G_TYPE_DOUBLE, 150, FALSE);
-  add_column (self, COLUMN_NOTE, _("Note"), "note", G_TYPE_STRING, 140, FALSE);
+  add_column (self, COLUMN_PROMPT, _("Prompt"), "prompt", G_TYPE_STRING, 150, FALSE);
+  add_column (self, COLUMN_MODEL, _("Model"), "model-name", G_TYPE_STRING, MODEL_WIDTH, FALSE);
+  add_column (self, COLUMN_ANSWER, _("Answer"), "response", G_TYPE_STRING, ANSWER_WIDTH, TRUE);
+  add_column (self, COLUMN_CORRECTNESS, _("Correctness"), "correctness", G_TYPE_DOUBLE, 136, FALSE);
+  add_column (self, COLUMN_RELEVANCE, _("Relevance"), "relevance", G_TYPE_DOUBLE, 136, FALSE);
+  add_column (self, COLUMN_STATUS, _("Status"), "status", G_TYPE_STRING, 100, FALSE);
+  add_column (self, COLUMN_NOTE, _("Note"), "note", G_TYPE_STRING, 120, FALSE);
   add_column (self, COLUMN_TTFT, _("First Token"), "ttft-ms", G_TYPE_INT64, 90, FALSE);
-  add_column (self, COLUMN_TOTAL, _("Total"), "total-ms", G_TYPE_INT64, 80, FALSE);
+  add_column (self, COLUMN_TOTAL, _("Total"), "total-ms", G_TYPE_INT64, 70, FALSE);
+
+  g_signal_connect_object (self->summary_revealer, "notify::reveal-child",
+                           G_CALLBACK (update_summary_layout), self, G_CONNECT_SWAPPED);
 
   keys = gtk_event_controller_key_new ();
   gtk_event_controller_set_propagation_phase (keys, GTK_PHASE_CAPTURE);

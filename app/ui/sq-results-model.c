@@ -578,10 +578,28 @@ sq_results_model_insert (SqResultsModel *self,
 
   g_assert (SQ_IS_RESULTS_MODEL (self));
 
-  g_ptr_array_add (self->rows, row);
+  /* A whole list comes in project order; a single new result (a grid
+   * creates its cells as they start) goes where the project has it. */
+  if (emit)
+    {
+      guint low = 0;
+      guint high = self->rows->len;
+
+      while (low < high)
+        {
+          guint mid = low + (high - low) / 2;
+
+          if (compare_rows (&self->rows->pdata[mid], &row, self) <= 0)
+            low = mid + 1;
+          else
+            high = mid;
+        }
+      position = low;
+    }
+
+  g_ptr_array_insert (self->rows, position, row);
   g_hash_table_insert (self->by_id, g_memdup2 (&(gint64) { sq_result_get_id (result) }, sizeof (gint64)), row);
 
-  /* Results come in project order, so a new one is normally last. */
   if (emit)
     g_list_model_items_changed (G_LIST_MODEL (self), position, 0, 1);
 }
