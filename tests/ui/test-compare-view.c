@@ -21,6 +21,7 @@
 #include "sq-fake-replicate.h"
 #include "sq-grid-builder.h"
 #include "sq-model-picker.h"
+#include "sq-rating.h"
 #include "sq-results-model.h"
 #include "sq-workspace.h"
 
@@ -185,6 +186,96 @@ has_label (GPtrArray  *labels,
            const char *text)
 {
   return g_ptr_array_find_with_equal_func (labels, text, g_str_equal, NULL);
+}
+
+/* Waits until the view shows a label @present (if not NULL) and none
+ * @absent (if not NULL); the cells update on the next frames. */
+static void
+wait_for_labels (GtkWidget  *view,
+                 const char *present,
+                 const char *absent)
+{
+  for (;;)
+    {
+      g_autoptr(GPtrArray) labels = g_ptr_array_new ();
+
+      collect_labels (view, labels);
+      if ((present == NULL || has_label (labels, present)) &&
+          (absent == NULL || !has_label (labels, absent)))
+        return;
+      g_main_context_iteration (NULL, TRUE);
+    }
+}
+
+static GtkWidget *
+find_descendant (GtkWidget *widget,
+                 GType      type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (widget, type))
+    return widget;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_descendant (child, type);
+
+      if (found != NULL)
+        return found;
+    }
+
+  return NULL;
+}
+
+static AdwMessageDialog *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();  /* (transfer none) */
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window)))
+        return ADW_MESSAGE_DIALOG (window);
+    }
+
+  return NULL;
+}
+
+/* Every visible control without a text of its own has an accessible
+ * name (as the window's smoke test checks for the rest of the app). */
+static guint
+assert_controls_named (GtkWidget *widget)
+{
+  guint n_checked = 0;
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      if (!gtk_widget_get_visible (child) || !gtk_widget_get_child_visible (child))
+        continue;
+
+      /* An entry is named as a whole, not its text part */
+      if (GTK_IS_SEARCH_ENTRY (child) || GTK_IS_ENTRY (child) || GTK_IS_EDITABLE_LABEL (child) ||
+          GTK_IS_TEXT (child) || GTK_IS_DROP_DOWN (child) || SQ_IS_RATING_WIDGET (child) ||
+          (GTK_IS_MENU_BUTTON (child) && gtk_menu_button_get_label (GTK_MENU_BUTTON (child)) == NULL) ||
+          (GTK_IS_BUTTON (child) && gtk_button_get_label (GTK_BUTTON (child)) == NULL &&
+           gtk_button_get_child (GTK_BUTTON (child)) == NULL &&
+           !GTK_IS_MENU_BUTTON (gtk_widget_get_parent (child))))
+        {
+          gboolean named = gtk_test_accessible_has_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL) ||
+                           gtk_test_accessible_has_relation (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+
+          if (!named)
+            g_test_message ("unnamed %s inside %s", G_OBJECT_TYPE_NAME (child),
+                            G_OBJECT_TYPE_NAME (gtk_widget_get_parent (child)));
+          g_assert_true (named);
+          n_checked++;
+          continue;
+        }
+
+      n_checked += assert_controls_named (child);
+    }
+
+  return n_checked;
 }
 
 static GBytes *
@@ -381,6 +472,68 @@ test_compare_view (void)
   wait_rating (project, ids[3], SQ_CRITERION_RELEVANCE, 2);
   iterate_a_while ();
 
+  /* Every control is named, the ratings as "Correctness: 4 of 5" */
+  g_assert_cmpuint (assert_controls_named (view), >=, 10);
+  {
+    GtkWidget *rating = find_descendant (template_child (view, SQ_TYPE_COMPARE_VIEW, "column_view"),
+                                         SQ_TYPE_RATING_WIDGET);
+
+    g_assert_nonnull (rating);
+    gtk_test_accessible_assert_property (rating, GTK_ACCESSIBLE_PROPERTY_LABEL, "Correctness");
+  }
+
+  /* E edits the note of the current answer */
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_k, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 2);
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_e, 0);
+  {
+    AdwMessageDialog *dialog = find_message_dialog ();
+    GtkWidget *entry;
+
+    g_assert_nonnull (dialog);
+    entry = find_descendant (GTK_WIDGET (dialog), GTK_TYPE_ENTRY);
+    g_assert_nonnull (entry);
+    gtk_editable_set_text (GTK_EDITABLE (entry), "mentions the sun");
+    adw_message_dialog_response (dialog, "save");  /* it closes itself */
+  }
+  for (;;)
+    {
+      g_autofree char *note = sq_project_get_note (project, ids[2], NULL, NULL);
+
+      if (g_strcmp0 (note, "mentions the sun") == 0)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  while (g_strcmp0 (sq_result_get_note (sq_result_row_get_result (row_at (SQ_COMPARE_VIEW (view), 2))),
+                    "mentions the sun") != 0)
+    g_main_context_iteration (NULL, TRUE);
+
+  /* Filter by model and by status */
+  {
+    GtkDropDown *model_filter = template_child (view, SQ_TYPE_COMPARE_VIEW, "model_filter");
+    GtkDropDown *status_filter = template_child (view, SQ_TYPE_COMPARE_VIEW, "status_filter");
+    GListModel *choices = gtk_drop_down_get_model (model_filter);
+    guint fuyu = GTK_INVALID_LIST_POSITION;
+
+    /* any, llava-13b, fuyu-8b: filled in with the summary */
+    while (g_list_model_get_n_items (choices) != 3)
+      g_main_context_iteration (NULL, TRUE);
+    for (guint i = 0; i < 3; i++)
+      if (g_strcmp0 (gtk_string_list_get_string (GTK_STRING_LIST (choices), i), "fuyu-8b") == 0)
+        fuyu = i;
+    g_assert_cmpuint (fuyu, !=, GTK_INVALID_LIST_POSITION);
+    gtk_drop_down_set_selected (model_filter, fuyu);
+    g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 2);
+    gtk_drop_down_set_selected (model_filter, 0);
+    g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 4);
+
+    gtk_drop_down_set_selected (status_filter, 3);  /* failed or canceled */
+    g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 0);
+    gtk_drop_down_set_selected (status_filter, 1);  /* done */
+    g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 4);
+    gtk_drop_down_set_selected (status_filter, 0);
+  }
+
   /* Filter: unrated only leaves nothing; then clear one rating */
   gtk_toggle_button_set_active (template_child (view, SQ_TYPE_COMPARE_VIEW, "unrated_button"), TRUE);
   g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 0);
@@ -413,14 +566,11 @@ test_compare_view (void)
   g_assert_cmpint (sq_result_row_get_id (row_at (SQ_COMPARE_VIEW (view), 0)), ==, ids[0]);
 
   /* Blind mode hides the model names in the table */
-  labels = g_ptr_array_new ();
-  collect_labels (view, labels);
-  g_assert_true (has_label (labels, "llava-13b"));
-  g_ptr_array_set_size (labels, 0);
-
+  wait_for_labels (view, "llava-13b", NULL);
   g_assert_true (gtk_widget_activate_action (view, "compare.blind", NULL));
   g_assert_true (sq_compare_view_get_blind (SQ_COMPARE_VIEW (view)));
-  iterate_a_while ();
+  wait_for_labels (view, "Model A", "llava-13b");
+  labels = g_ptr_array_new ();
   collect_labels (view, labels);
   g_assert_false (has_label (labels, "llava-13b"));
   g_assert_false (has_label (labels, "fuyu-8b"));
@@ -476,10 +626,7 @@ test_compare_view (void)
 
   /* Reveal */
   sq_compare_view_set_blind (SQ_COMPARE_VIEW (view), FALSE);
-  g_ptr_array_set_size (labels, 0);
-  iterate_a_while ();
-  collect_labels (view, labels);
-  g_assert_true (has_label (labels, "llava-13b"));
+  wait_for_labels (view, "llava-13b", "Model A");
 
   /* Export CSV and read it back */
   csv_file = g_file_new_for_path (csv_path);
