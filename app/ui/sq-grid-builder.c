@@ -12,6 +12,7 @@
 #include "sq-compat.h"
 #include "sq-grid-builder.h"
 #include "sq-model-picker.h"
+#include "sq-prompt-history.h"
 
 /* A grid that ran at least this long is worth a notification. */
 #define NOTIFY_AFTER_SECONDS 10
@@ -246,20 +247,52 @@ add_prompt_cb (SqGridBuilder *self)
   gtk_editable_set_text (GTK_EDITABLE (self->prompt_entry), "");
 }
 
-/* Prompts used before: those of the project, newest first. */
+/* Prompts used before: the Ask view's history (most recent first), then
+ * the prompts of the project that are not in it. Both are read in worker
+ * threads each time the list opens; the history file is only read here. */
+typedef struct
+{
+  SqProject *project;   /* (owned) (nullable) */
+  GPtrArray *prompts;   /* (owned) (element-type utf8) */
+} HistoryData;
+
+static void
+history_data_free (HistoryData *data)
+{
+  g_clear_object (&data->project);
+  g_clear_pointer (&data->prompts, g_ptr_array_unref);
+  g_free (data);
+}
+
 static void
 list_prompts_thread (GTask        *task,
                      gpointer      source_object,
                      gpointer      task_data,
                      GCancellable *cancellable)
 {
-  GError *error = NULL;
-  GPtrArray *prompts = sq_project_list_prompts (SQ_PROJECT (task_data), &error);
+  HistoryData *data = task_data;
+  g_autoptr(GPtrArray) records = NULL;
+  g_autoptr(GError) error = NULL;
 
-  if (prompts == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, prompts, (GDestroyNotify) g_ptr_array_unref);
+  if (data->project != NULL)
+    {
+      records = sq_project_list_prompts (data->project, &error);
+      if (records == NULL)
+        {
+          g_task_return_error (task, g_steal_pointer (&error));
+          return;
+        }
+
+      for (guint i = records->len; i > 0; i--)
+        {
+          const SqPromptRecord *record = g_ptr_array_index (records, i - 1);
+
+          if (!g_ptr_array_find_with_equal_func (data->prompts, record->text, g_str_equal, NULL))
+            g_ptr_array_add (data->prompts, g_strdup (record->text));
+        }
+    }
+
+  g_task_return_boolean (task, TRUE);
 }
 
 static void
@@ -268,21 +301,19 @@ list_prompts_cb (GObject      *object,
                  gpointer      user_data)
 {
   SqGridBuilder *self = SQ_GRID_BUILDER (object);
-  g_autoptr(GPtrArray) prompts = NULL;
-  g_autoptr(GError) error = NULL;
+  HistoryData *data = g_task_get_task_data (G_TASK (result));
   GtkWidget *child;
 
-  prompts = g_task_propagate_pointer (G_TASK (result), &error);
-  if (prompts == NULL)
+  if (!g_task_propagate_boolean (G_TASK (result), NULL))
     return;
 
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_list))) != NULL)
     gtk_list_box_remove (self->history_list, child);
 
-  for (guint i = prompts->len; i > 0; i--)
+  for (guint i = 0; i < data->prompts->len; i++)
     {
-      const SqPromptRecord *record = g_ptr_array_index (prompts, i - 1);
-      GtkWidget *label = gtk_label_new (record->text);
+      const char *text = g_ptr_array_index (data->prompts, i);
+      GtkWidget *label = gtk_label_new (text);
 
       gtk_label_set_xalign (GTK_LABEL (label), 0);
       gtk_label_set_ellipsize (GTK_LABEL (label), PANGO_ELLIPSIZE_END);
@@ -291,12 +322,12 @@ list_prompts_cb (GObject      *object,
       gtk_widget_set_margin_end (label, 6);
       gtk_widget_set_margin_top (label, 6);
       gtk_widget_set_margin_bottom (label, 6);
-      gtk_widget_set_tooltip_text (label, record->text);
-      g_object_set_data_full (G_OBJECT (label), "sq-text", g_strdup (record->text), g_free);
+      gtk_widget_set_tooltip_text (label, text);
+      g_object_set_data_full (G_OBJECT (label), "sq-text", g_strdup (text), g_free);
       gtk_list_box_append (self->history_list, label);
     }
 
-  if (prompts->len == 0)
+  if (data->prompts->len == 0)
     {
       GtkWidget *label = gtk_label_new (_("No prompts yet"));
 
@@ -308,17 +339,38 @@ list_prompts_cb (GObject      *object,
 }
 
 static void
-history_show_cb (SqGridBuilder *self)
+history_loaded_cb (GObject      *object,
+                   GAsyncResult *result,
+                   gpointer      user_data)
 {
+  g_autoptr(SqGridBuilder) self = user_data;
+  SqPromptHistory *history = SQ_PROMPT_HISTORY (object);
   g_autoptr(GTask) task = NULL;
+  g_autoptr(GError) error = NULL;
+  HistoryData *data;
 
-  if (self->project == NULL)
+  if (!sq_prompt_history_load_finish (history, result, &error) &&
+      g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
 
+  data = g_new0 (HistoryData, 1);
+  data->project = self->project != NULL ? g_object_ref (self->project) : NULL;
+  data->prompts = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < sq_prompt_history_get_n_prompts (history); i++)
+    g_ptr_array_add (data->prompts, g_strdup (sq_prompt_history_get_prompt (history, i)));
+
   task = g_task_new (self, self->cancellable, list_prompts_cb, NULL);
-  g_task_set_source_tag (task, history_show_cb);
-  g_task_set_task_data (task, g_object_ref (self->project), g_object_unref);
+  g_task_set_source_tag (task, history_loaded_cb);
+  g_task_set_task_data (task, data, (GDestroyNotify) history_data_free);
   g_task_run_in_thread (task, list_prompts_thread);
+}
+
+static void
+history_show_cb (SqGridBuilder *self)
+{
+  g_autoptr(SqPromptHistory) history = sq_prompt_history_new (NULL);
+
+  sq_prompt_history_load_async (history, self->cancellable, history_loaded_cb, g_object_ref (self));
 }
 
 static void

@@ -660,6 +660,37 @@ test_compare_view (void)
       }
   }
 
+  /* Pick a prompt from those used before */
+  g_assert_cmpint (sq_project_add_prompt (project, "Which season is it?", &error), >, 0);
+  g_assert_no_error (error);
+  {
+    GtkMenuButton *history_button = template_child (builder, SQ_TYPE_GRID_BUILDER, "history_button");
+    GtkListBox *history_list = template_child (builder, SQ_TYPE_GRID_BUILDER, "history_list");
+    GtkListBoxRow *found = NULL;
+    g_auto(GStrv) prompts = NULL;
+
+    gtk_menu_button_popup (history_button);
+    while (found == NULL)
+      {
+        for (GtkWidget *row = gtk_widget_get_first_child (GTK_WIDGET (history_list));
+             row != NULL;
+             row = gtk_widget_get_next_sibling (row))
+          {
+            GtkWidget *label = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
+
+            if (GTK_IS_LABEL (label) && g_strcmp0 (gtk_label_get_label (GTK_LABEL (label)), "Which season is it?") == 0)
+              found = GTK_LIST_BOX_ROW (row);
+          }
+        if (found == NULL)
+          g_main_context_iteration (NULL, TRUE);
+      }
+    g_signal_emit_by_name (history_list, "row-activated", found);
+    prompts = sq_grid_builder_dup_prompts (builder);
+    g_assert_cmpuint (g_strv_length (prompts), ==, 3);
+    g_assert_cmpstr (prompts[2], ==, "Which season is it?");
+    g_assert_cmpuint (sq_grid_builder_get_n_cells (builder), ==, 6);
+  }
+
   gtk_window_destroy (GTK_WINDOW (window));
   iterate_a_while ();
 
