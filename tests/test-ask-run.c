@@ -14,6 +14,7 @@
 #include "sq-config.h"
 #include "sq-fake-replicate.h"
 #include "sq-model-catalog.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
 
@@ -25,25 +26,6 @@ typedef struct
   SqProject         *project;
   SqImage           *image;
 } Fixture;
-
-static void
-done_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *result;
-}
 
 static void
 fixture_set_up (Fixture       *fixture,
@@ -60,8 +42,8 @@ fixture_set_up (Fixture       *fixture,
   fixture->fake = sq_fake_replicate_new ();
   g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fixture->fake), TRUE);
   g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
-  sq_config_create_client_async (NULL, done_cb, &result);
-  fixture->client = sq_config_create_client_finish (wait_result (&result), &error);
+  sq_config_create_client_async (NULL, sq_test_store_result_cb, &result);
+  fixture->client = sq_config_create_client_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_clear_object (&result);
   fixture->catalog = sq_model_catalog_new (fixture->client, NULL);
@@ -74,8 +56,8 @@ fixture_set_up (Fixture       *fixture,
   gdk_pixbuf_fill (pixbuf, 0x3366ccff);
   g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", NULL, NULL));
   bytes = g_bytes_new_take (g_steal_pointer (&buffer), size);
-  sq_image_load_bytes_async (bytes, "blue.png", NULL, done_cb, &result);
-  fixture->image = sq_image_load_finish (wait_result (&result), &error);
+  sq_image_load_bytes_async (bytes, "blue.png", NULL, sq_test_store_result_cb, &result);
+  fixture->image = sq_image_load_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 }
 
@@ -100,8 +82,8 @@ resolve (Fixture    *fixture,
   g_autoptr(GError) error = NULL;
   SqModel *model;
 
-  sq_model_catalog_resolve_async (fixture->catalog, name, NULL, done_cb, &result);
-  model = sq_model_catalog_resolve_finish (fixture->catalog, wait_result (&result), &error);
+  sq_model_catalog_resolve_async (fixture->catalog, name, NULL, sq_test_store_result_cb, &result);
+  model = sq_model_catalog_resolve_finish (fixture->catalog, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   return model;
@@ -146,8 +128,8 @@ test_succeeds (Fixture       *fixture,
   g_signal_connect (run, "notify::status", G_CALLBACK (record_status_cb), statuses);
   g_signal_connect (run, "delta", G_CALLBACK (append_cb), streamed);
 
-  sq_ask_run_run_async (run, NULL, done_cb, &result);
-  g_assert_true (sq_ask_run_run_finish (run, wait_result (&result), &error));
+  sq_ask_run_run_async (run, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_ask_run_run_finish (run, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
 
@@ -173,16 +155,16 @@ test_succeeds (Fixture       *fixture,
 
   /* Asking again is a new run of the same cell. */
   again = sq_ask_run_new_again (run);
-  sq_ask_run_run_async (again, NULL, done_cb, &result);
-  g_assert_true (sq_ask_run_run_finish (again, wait_result (&result), &error));
+  sq_ask_run_run_async (again, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_ask_run_run_finish (again, sq_test_wait_result (&result), &error));
   g_assert_cmpint (sq_ask_run_get_result_id (again), !=, sq_ask_run_get_result_id (run));
   row = sq_project_get_result (fixture->project, sq_ask_run_get_result_id (again), &error);
   g_assert_cmpint (sq_result_get_run (row), ==, 1);
 
   /* Running twice is refused. */
   g_clear_object (&result);
-  sq_ask_run_run_async (run, NULL, done_cb, &result);
-  g_assert_false (sq_ask_run_run_finish (run, wait_result (&result), &error));
+  sq_ask_run_run_async (run, NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_ask_run_run_finish (run, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
 }
 
@@ -198,8 +180,8 @@ test_fails (Fixture       *fixture,
 
   run = sq_ask_run_new (fixture->project, fixture->client, model, NULL,
                         fixture->image, "[[fail]] what?");
-  sq_ask_run_run_async (run, NULL, done_cb, &result);
-  g_assert_false (sq_ask_run_run_finish (run, wait_result (&result), &error));
+  sq_ask_run_run_async (run, NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_ask_run_run_finish (run, sq_test_wait_result (&result), &error));
   g_assert_nonnull (error);
   g_assert_cmpint (sq_ask_run_get_status (run), ==, SQ_PREDICTION_FAILED);
   g_assert_nonnull (sq_ask_run_get_error_message (run));
@@ -234,8 +216,8 @@ test_stop (Fixture       *fixture,
   run = sq_ask_run_new (fixture->project, fixture->client, model, NULL,
                         fixture->image, "stop me");
   g_signal_connect (run, "delta", G_CALLBACK (stop_when_streaming_cb), NULL);
-  sq_ask_run_run_async (run, NULL, done_cb, &result);
-  g_assert_false (sq_ask_run_run_finish (run, wait_result (&result), &error));
+  sq_ask_run_run_async (run, NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_ask_run_run_finish (run, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (sq_ask_run_get_status (run), ==, SQ_PREDICTION_CANCELED);
 
@@ -256,8 +238,8 @@ test_no_project (Fixture       *fixture,
   g_autofree char *expected = NULL;
 
   run = sq_ask_run_new (NULL, fixture->client, model, NULL, fixture->image, "hi");
-  sq_ask_run_run_async (run, NULL, done_cb, &result);
-  g_assert_true (sq_ask_run_run_finish (run, wait_result (&result), &error));
+  sq_ask_run_run_async (run, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_ask_run_run_finish (run, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpint (sq_ask_run_get_result_id (run), ==, 0);
   expected = sq_fake_replicate_expected_answer (fixture->fake, "naklecha/cogvlm",

@@ -14,28 +14,10 @@
 #include "sq-config.h"
 #include "sq-error.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
 static char *keyring_path;
-
-static GAsyncResult *
-wait_for_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *slot;
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
 
 static char *
 keyring_lookup (void)
@@ -44,8 +26,8 @@ keyring_lookup (void)
   g_autoptr(GError) error = NULL;
   char *token;
 
-  sq_token_store_lookup_async (NULL, store_result_cb, &result);
-  token = sq_token_store_lookup_finish (wait_for_result (&result), &error);
+  sq_token_store_lookup_async (NULL, sq_test_store_result_cb, &result);
+  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   return token;
@@ -57,8 +39,8 @@ keyring_save (const char *token)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  sq_token_store_save_async (token, NULL, store_result_cb, &result);
-  g_assert_true (sq_token_store_save_finish (wait_for_result (&result), &error));
+  sq_token_store_save_async (token, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_token_store_save_finish (sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 }
 
@@ -68,8 +50,8 @@ keyring_clear (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  sq_token_store_clear_async (NULL, store_result_cb, &result);
-  g_assert_true (sq_token_store_clear_finish (wait_for_result (&result), &error));
+  sq_token_store_clear_async (NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_token_store_clear_finish (sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 }
 
@@ -80,8 +62,8 @@ config_lookup (SqTokenSource *source)
   g_autoptr(GError) error = NULL;
   char *token;
 
-  sq_config_lookup_token_async (NULL, store_result_cb, &result);
-  token = sq_config_lookup_token_finish (wait_for_result (&result), source, &error);
+  sq_config_lookup_token_async (NULL, sq_test_store_result_cb, &result);
+  token = sq_config_lookup_token_finish (sq_test_wait_result (&result), source, &error);
   g_assert_no_error (error);
 
   return token;
@@ -136,8 +118,8 @@ test_token_empty (void)
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
 
-  sq_token_store_save_async ("   ", NULL, store_result_cb, &result);
-  g_assert_false (sq_token_store_save_finish (wait_for_result (&result), &error));
+  sq_token_store_save_async ("   ", NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_token_store_save_finish (sq_test_wait_result (&result), &error));
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG);
   g_assert_null (keyring_lookup ());
 }
@@ -321,8 +303,8 @@ test_create_client_no_token (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(SqReplicateClient) client = NULL;
 
-  sq_config_create_client_async (NULL, store_result_cb, &result);
-  client = sq_config_create_client_finish (wait_for_result (&result), &error);
+  sq_config_create_client_async (NULL, sq_test_store_result_cb, &result);
+  client = sq_config_create_client_finish (sq_test_wait_result (&result), &error);
   g_assert_null (client);
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG);
   g_assert_nonnull (strstr (error->message, "REPLICATE_API_TOKEN"));
@@ -338,8 +320,8 @@ test_create_client (void)
   keyring_save ("r8_ClientToken");
   g_setenv ("REPLICATE_BASE_URL", "http://127.0.0.1:9", TRUE);
 
-  sq_config_create_client_async (NULL, store_result_cb, &result);
-  client = sq_config_create_client_finish (wait_for_result (&result), &error);
+  sq_config_create_client_async (NULL, sq_test_store_result_cb, &result);
+  client = sq_config_create_client_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_nonnull (client);
   g_assert_true (sq_replicate_client_has_token (client));
@@ -349,8 +331,8 @@ test_create_client (void)
 
   /* A base URL that would send the token in clear is refused. */
   g_setenv ("REPLICATE_BASE_URL", "http://api.example.com", TRUE);
-  sq_config_create_client_async (NULL, store_result_cb, &result);
-  client = sq_config_create_client_finish (wait_for_result (&result), &error);
+  sq_config_create_client_async (NULL, sq_test_store_result_cb, &result);
+  client = sq_config_create_client_finish (sq_test_wait_result (&result), &error);
   g_assert_null (client);
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_INSECURE);
 
@@ -367,8 +349,8 @@ test_cancelled (void)
   char *token;
 
   g_cancellable_cancel (cancellable);
-  sq_token_store_lookup_async (cancellable, store_result_cb, &result);
-  token = sq_token_store_lookup_finish (wait_for_result (&result), &error);
+  sq_token_store_lookup_async (cancellable, sq_test_store_result_cb, &result);
+  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
   g_assert_null (token);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }

@@ -19,6 +19,7 @@
 #include "sq-fake-replicate.h"
 #include "sq-prediction.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 #define LLAVA      "yorickvp/llava-13b:e272157381e2a3bf12df3a8edd1f38d1dbd736bbb7437277c8b34175f8fce358"
 #define FUYU       "lucataco/fuyu-8b:42f23bc876570a46f5a90737086fbc4c3f79dd11753a28eaa39544dd391815e9"
@@ -26,70 +27,10 @@
 #define COGVLM     "naklecha/cogvlm:ec3886f9ea85dd0aee216585be5e6d07b04c9650f7b8b08363a14eb89e207eb2"
 #define IMAGE_URL  "https://example.com/images/dog.jpg"
 
-/* Retries: 6 attempts, backoff from 1 ms capped at 5 ms. */
+/* Retries: 6 attempts, backoff from 1 ms capped at 5 ms (sq_test_fake_fixture_set_up()). */
 #define MAX_ATTEMPTS 6
 
-typedef struct
-{
-  SqFakeReplicate   *fake;
-  SqReplicateClient *client;
-} Fixture;
-
-/* One answered request on each server proves its thread's loop runs, so
- * that stopping the fake cannot miss the quit. */
-static void
-wait_for_fake_servers (SqFakeReplicate *fake)
-{
-  g_autoptr(SoupSession) session = soup_session_new ();
-  const char *origins[] = {
-    sq_fake_replicate_get_origin (fake),
-    sq_fake_replicate_get_stream_origin (fake),
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
-    {
-      g_autofree char *url = g_strconcat (origins[i], "/v1/", NULL);
-      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-      g_assert_cmpuint (soup_message_get_status (msg), !=, 0);
-    }
-
-  sq_fake_replicate_clear_requests (fake);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->fake = sq_fake_replicate_new ();
-  wait_for_fake_servers (f->fake);
-  f->client = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake),
-                                       SQ_FAKE_REPLICATE_TOKEN, &error);
-  g_assert_no_error (error);
-  sq_replicate_client_set_retry_policy (f->client, MAX_ATTEMPTS, 1, 5);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_assert_finalize_object (f->client);
-  g_clear_object (&f->fake);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
+typedef SqTestFakeFixture Fixture;
 
 static JsonObject *
 make_input (const char *prompt)
@@ -202,16 +143,13 @@ static void
 run_start (Run          *run,
            GCancellable *cancellable)
 {
-  sq_prediction_run_async (run->prediction, cancellable, store_result_cb, &run->result);
+  sq_prediction_run_async (run->prediction, cancellable, sq_test_store_result_cb, &run->result);
 }
 
 static void
 run_wait (Run *run)
 {
-  while (run->result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  run->ok = sq_prediction_run_finish (run->prediction, run->result, &run->error);
+  run->ok = sq_prediction_run_finish (run->prediction, sq_test_wait_result (&run->result), &run->error);
 }
 
 /* Runs all of @runs at once and waits for every one to end. */
@@ -606,7 +544,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ("/faults/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/faults/" path, Fixture, NULL, sq_test_fake_fixture_set_up, func, sq_test_fake_fixture_tear_down)
 
   ADD ("create-429-storm", test_create_429_storm);
   ADD ("get-error-burst", test_get_error_burst);

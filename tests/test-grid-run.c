@@ -24,6 +24,7 @@
 #include "sq-project.h"
 #include "sq-replicate-client.h"
 #include "sq-fake-replicate.h"
+#include "sq-test-util.h"
 
 static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
 static const char * const model_refs[] = {
@@ -41,25 +42,6 @@ typedef struct
   GPtrArray         *images;   /* (element-type SqImage) */
   GPtrArray         *models;   /* (element-type SqModel) in model_names order */
 } Fixture;
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *slot;
-}
 
 static GBytes *
 make_png (int     size,
@@ -85,8 +67,8 @@ load_image (GBytes     *bytes,
   g_autoptr(GError) error = NULL;
   SqImage *image;
 
-  sq_image_load_bytes_async (bytes, name, NULL, store_result_cb, &result);
-  image = sq_image_load_finish (wait_for (&result), &error);
+  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
+  image = sq_image_load_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   return image;
@@ -131,8 +113,8 @@ fixture_setup (Fixture       *f,
       g_autoptr(GAsyncResult) result = NULL;
       SqModel *model;
 
-      sq_model_catalog_resolve_async (f->catalog, model_names[m], NULL, store_result_cb, &result);
-      model = sq_model_catalog_resolve_finish (f->catalog, wait_for (&result), &error);
+      sq_model_catalog_resolve_async (f->catalog, model_names[m], NULL, sq_test_store_result_cb, &result);
+      model = sq_model_catalog_resolve_finish (f->catalog, sq_test_wait_result (&result), &error);
       g_assert_no_error (error);
       g_ptr_array_add (f->models, model);
     }
@@ -204,8 +186,8 @@ run_grid (SqGridRun     *grid,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_grid_run_run_async (grid, cancellable, store_result_cb, &result);
-  return sq_grid_run_run_finish (grid, wait_for (&result), error);
+  sq_grid_run_run_async (grid, cancellable, sq_test_store_result_cb, &result);
+  return sq_grid_run_run_finish (grid, sq_test_wait_result (&result), error);
 }
 
 static const char *
@@ -542,8 +524,8 @@ test_retry_failed (Fixture       *f,
   g_assert_cmpuint (sq_grid_run_get_n_done (grid), ==, 5);
 
   sq_fake_replicate_clear_requests (f->fake);
-  sq_grid_run_retry_failed_async (grid, NULL, store_result_cb, &result);
-  g_assert_true (sq_grid_run_retry_failed_finish (grid, wait_for (&result), &error));
+  sq_grid_run_retry_failed_async (grid, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_grid_run_retry_failed_finish (grid, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   /* Only the three failed cells ran again, and now they succeeded. */
@@ -593,7 +575,7 @@ test_pause_resume (Fixture       *f,
 
   sq_grid_run_set_concurrency (grid, 2);
   g_signal_connect (grid, "cell-started", G_CALLBACK (pause_on_first_start_cb), &pause);
-  sq_grid_run_run_async (grid, NULL, store_result_cb, &result);
+  sq_grid_run_run_async (grid, NULL, sq_test_store_result_cb, &result);
 
   /* Paused as the first cell starts: it finishes, nothing else starts. */
   while (!(pause.paused && sq_grid_run_get_n_running (grid) == 0))
@@ -612,7 +594,7 @@ test_pause_resume (Fixture       *f,
   g_assert_cmpuint (count_creates (f), ==, 1);
 
   sq_grid_run_resume (grid);
-  g_assert_true (sq_grid_run_run_finish (grid, wait_for (&result), &error));
+  g_assert_true (sq_grid_run_run_finish (grid, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_cmpuint (pause.n_started, ==, 8);
   g_assert_cmpuint (sq_grid_run_get_n_done (grid), ==, 8);
@@ -631,13 +613,13 @@ test_cancel_while_paused (Fixture       *f,
   PauseData pause = { grid, 0, FALSE };
 
   g_signal_connect (grid, "cell-started", G_CALLBACK (pause_on_first_start_cb), &pause);
-  sq_grid_run_run_async (grid, cancellable, store_result_cb, &result);
+  sq_grid_run_run_async (grid, cancellable, sq_test_store_result_cb, &result);
   while (!(pause.paused && sq_grid_run_get_n_running (grid) == 0))
     g_main_context_iteration (NULL, TRUE);
 
   /* Nothing is running: the run ends as soon as it is cancelled. */
   g_cancellable_cancel (cancellable);
-  g_assert_false (sq_grid_run_run_finish (grid, wait_for (&result), &error));
+  g_assert_false (sq_grid_run_run_finish (grid, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (sq_grid_run_get_state (grid), ==, SQ_GRID_RUN_STATE_FINISHED);
   g_assert_cmpuint (sq_grid_run_get_n_done (grid), ==, 1);
@@ -662,7 +644,7 @@ test_cancel (Fixture       *f,
   sq_fake_replicate_set_answer_tokens (f->fake, 5000);
   sq_grid_run_set_concurrency (grid, 3);
   g_signal_connect (grid, "cell-delta", G_CALLBACK (count_signal2_cb), &n_deltas);
-  sq_grid_run_run_async (grid, cancellable, store_result_cb, &result);
+  sq_grid_run_run_async (grid, cancellable, sq_test_store_result_cb, &result);
 
   /* Three cells streaming, each with its prediction id stored. */
   while (TRUE)
@@ -684,7 +666,7 @@ test_cancel (Fixture       *f,
   g_assert_cmpuint (n_deltas, >, 0);
 
   g_cancellable_cancel (cancellable);
-  g_assert_false (sq_grid_run_run_finish (grid, wait_for (&result), &error));
+  g_assert_false (sq_grid_run_run_finish (grid, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
   g_clear_object (&result);
@@ -739,7 +721,7 @@ test_streams_into_project (Fixture       *f,
   /* A long, steady stream: the project has part of it before it ends. */
   sq_fake_replicate_set_answer_tokens (f->fake, 400);
   sq_fake_replicate_set_token_delay_ms (f->fake, 3);
-  sq_grid_run_run_async (grid, NULL, store_result_cb, &result);
+  sq_grid_run_run_async (grid, NULL, sq_test_store_result_cb, &result);
 
   while (result == NULL)
     {
@@ -787,8 +769,8 @@ test_resume_by_id (Fixture       *f,
   input = sq_model_build_input (llava, prompts[0], data_uri, NULL, &error);
   g_assert_no_error (error);
   sq_replicate_client_create_prediction_async (f->client, sq_model_get_ref (llava), input, NULL,
-                                               store_result_cb, &result);
-  prediction = sq_replicate_client_create_prediction_finish (f->client, wait_for (&result), &error);
+                                               sq_test_store_result_cb, &result);
+  prediction = sq_replicate_client_create_prediction_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_clear_object (&result);
   prediction_id = g_strdup (json_object_get_string_member (prediction, "id"));

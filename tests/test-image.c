@@ -15,30 +15,11 @@
 #include "sq-fake-replicate.h"
 #include "sq-image.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
 
 /* Helpers ---------------------------------------------------------------- */
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *result;
-}
 
 /* A @width × @height picture with some detail, so that it compresses
  * like a photo rather than to nothing. */
@@ -109,8 +90,8 @@ load_file (GFile   *file,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_file_async (file, NULL, store_result_cb, &result);
-  return sq_image_load_finish (wait_for (&result), error);
+  sq_image_load_file_async (file, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
 }
 
 static SqImage *
@@ -120,8 +101,8 @@ load_bytes (GBytes     *bytes,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_bytes_async (bytes, name, NULL, store_result_cb, &result);
-  return sq_image_load_finish (wait_for (&result), error);
+  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
 }
 
 static SqImage *
@@ -131,8 +112,8 @@ load_uri (SoupSession *session,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_uri_async (session, uri, NULL, store_result_cb, &result);
-  return sq_image_load_finish (wait_for (&result), error);
+  sq_image_load_uri_async (session, uri, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
 }
 
 static void
@@ -567,8 +548,8 @@ test_cancelled (void)
   g_autoptr(SqImage) image = NULL;
 
   g_cancellable_cancel (cancellable);
-  sq_image_load_bytes_async (bytes, "x.png", cancellable, store_result_cb, &result);
-  image = sq_image_load_finish (wait_for (&result), &error);
+  sq_image_load_bytes_async (bytes, "x.png", cancellable, sq_test_store_result_cb, &result);
+  image = sq_image_load_finish (sq_test_wait_result (&result), &error);
   g_assert_null (image);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 }
@@ -805,8 +786,8 @@ prepare_input (SqImage           *image,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_prepare_input_async (image, client, NULL, store_result_cb, &result);
-  return sq_image_prepare_input_finish (image, wait_for (&result), error);
+  sq_image_prepare_input_async (image, client, NULL, sq_test_store_result_cb, &result);
+  return sq_image_prepare_input_finish (image, sq_test_wait_result (&result), error);
 }
 
 static SqImage *
@@ -894,19 +875,19 @@ test_prepare_upload_concurrent (void)
 
   /* Three cells of a grid want the same image at once; one of them is
    * stopped. One upload serves them all. */
-  sq_image_prepare_input_async (image, client, NULL, store_result_cb, &result_a);
-  sq_image_prepare_input_async (image, client, cancellable, store_result_cb, &result_b);
-  sq_image_prepare_input_async (image, client, NULL, store_result_cb, &result_c);
+  sq_image_prepare_input_async (image, client, NULL, sq_test_store_result_cb, &result_a);
+  sq_image_prepare_input_async (image, client, cancellable, sq_test_store_result_cb, &result_b);
+  sq_image_prepare_input_async (image, client, NULL, sq_test_store_result_cb, &result_c);
   g_cancellable_cancel (cancellable);
 
-  b = sq_image_prepare_input_finish (image, wait_for (&result_b), &error);
+  b = sq_image_prepare_input_finish (image, sq_test_wait_result (&result_b), &error);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_null (b);
   g_clear_error (&error);
 
-  a = sq_image_prepare_input_finish (image, wait_for (&result_a), &error);
+  a = sq_image_prepare_input_finish (image, sq_test_wait_result (&result_a), &error);
   g_assert_no_error (error);
-  c = sq_image_prepare_input_finish (image, wait_for (&result_c), &error);
+  c = sq_image_prepare_input_finish (image, sq_test_wait_result (&result_c), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (a, ==, c);
 

@@ -16,6 +16,7 @@
 #include "sq-fake-replicate.h"
 #include "sq-prediction.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 #define LLAVA      "yorickvp/llava-13b:e272157381e2a3bf12df3a8edd1f38d1dbd736bbb7437277c8b34175f8fce358"
 #define FUYU       "lucataco/fuyu-8b:42f23bc876570a46f5a90737086fbc4c3f79dd11753a28eaa39544dd391815e9"
@@ -23,78 +24,7 @@
 #define COGVLM     "naklecha/cogvlm:ec3886f9ea85dd0aee216585be5e6d07b04c9650f7b8b08363a14eb89e207eb2"
 #define IMAGE_URL  "https://example.com/images/dog.jpg"
 
-typedef struct
-{
-  SqFakeReplicate   *fake;
-  SqReplicateClient *client;
-} Fixture;
-
-/* The fake's server threads must be inside their main loops before the
- * fake is disposed, or its shutdown can miss the quit and hang (a quit
- * that comes before g_main_loop_run() is lost). One answered request on
- * each server proves the loop runs. */
-static void
-wait_for_fake_servers (SqFakeReplicate *fake)
-{
-  g_autoptr(SoupSession) session = soup_session_new ();
-  const char *origins[] = {
-    sq_fake_replicate_get_origin (fake),
-    sq_fake_replicate_get_stream_origin (fake),
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
-    {
-      g_autofree char *url = g_strconcat (origins[i], "/v1/", NULL);
-      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-      g_assert_cmpuint (soup_message_get_status (msg), !=, 0);
-    }
-
-  sq_fake_replicate_clear_requests (fake);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->fake = sq_fake_replicate_new ();
-  wait_for_fake_servers (f->fake);
-  f->client = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake),
-                                       SQ_FAKE_REPLICATE_TOKEN, &error);
-  g_assert_no_error (error);
-  sq_replicate_client_set_retry_policy (f->client, 6, 1, 5);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_assert_finalize_object (f->client);
-  g_clear_object (&f->fake);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *slot;
-}
+typedef SqTestFakeFixture Fixture;
 
 static JsonObject *
 make_input (const char *prompt)
@@ -206,8 +136,8 @@ run_sync (SqPrediction  *prediction,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_prediction_run_async (prediction, cancellable, store_result_cb, &result);
-  return sq_prediction_run_finish (prediction, wait_for (&result), error);
+  sq_prediction_run_async (prediction, cancellable, sq_test_store_result_cb, &result);
+  return sq_prediction_run_finish (prediction, sq_test_wait_result (&result), error);
 }
 
 static gboolean
@@ -505,10 +435,10 @@ test_cancel_before_create (Fixture       *f,
   g_autoptr(GError) error = NULL;
 
   /* The create request is on its way when the cancel comes. */
-  sq_prediction_run_async (prediction, cancellable, store_result_cb, &result);
+  sq_prediction_run_async (prediction, cancellable, sq_test_store_result_cb, &result);
   g_cancellable_cancel (cancellable);
 
-  g_assert_false (sq_prediction_run_finish (prediction, wait_for (&result), &error));
+  g_assert_false (sq_prediction_run_finish (prediction, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (sq_prediction_get_status (prediction), ==, SQ_PREDICTION_CANCELED);
 
@@ -533,12 +463,12 @@ test_cancel_while_throttled (Fixture       *f,
   /* Replicate says: come back in a minute. Cancelling must not wait. */
   sq_fake_replicate_queue_create_429 (f->fake, 1, 60, TRUE);
 
-  sq_prediction_run_async (prediction, cancellable, store_result_cb, &result);
+  sq_prediction_run_async (prediction, cancellable, sq_test_store_result_cb, &result);
   while (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/predictions") == 0)
     g_main_context_iteration (NULL, TRUE);
   g_idle_add (cancel_idle_cb, cancellable);
 
-  g_assert_false (sq_prediction_run_finish (prediction, wait_for (&result), &error));
+  g_assert_false (sq_prediction_run_finish (prediction, sq_test_wait_result (&result), &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (sq_prediction_get_status (prediction), ==, SQ_PREDICTION_CANCELED);
   g_assert_null (sq_prediction_get_id (prediction));
@@ -602,22 +532,22 @@ test_resume (Fixture       *f,
   /* The grid runner stores the id as soon as it is known; after a crash
    * a new SqPrediction picks the prediction up by that id. Here the
    * original runs go on meanwhile, as they would on Replicate. */
-  sq_prediction_run_async (first, NULL, store_result_cb, &first_result);
+  sq_prediction_run_async (first, NULL, sq_test_store_result_cb, &first_result);
   while (sq_prediction_get_id (first) == NULL)
     g_main_context_iteration (NULL, TRUE);
   check_resume (f, sq_prediction_get_id (first), expected);
 
   /* Resumed once some text exists already */
   g_signal_connect (second, "delta", G_CALLBACK (first_delta_cb), &second_has_text);
-  sq_prediction_run_async (second, NULL, store_result_cb, &second_result);
+  sq_prediction_run_async (second, NULL, sq_test_store_result_cb, &second_result);
   while (!second_has_text)
     g_main_context_iteration (NULL, TRUE);
   check_resume (f, sq_prediction_get_id (second), expected);
 
-  g_assert_true (sq_prediction_run_finish (first, wait_for (&first_result), &error));
+  g_assert_true (sq_prediction_run_finish (first, sq_test_wait_result (&first_result), &error));
   g_assert_no_error (error);
   g_assert_cmpstr (sq_prediction_get_text (first), ==, expected);
-  g_assert_true (sq_prediction_run_finish (second, wait_for (&second_result), &error));
+  g_assert_true (sq_prediction_run_finish (second, sq_test_wait_result (&second_result), &error));
   g_assert_no_error (error);
   g_assert_cmpstr (sq_prediction_get_text (second), ==, expected);
 
@@ -650,6 +580,23 @@ test_poll_server_errors (Fixture       *f,
   check_run (f, FUYU, "Is the dog dry?");
 }
 
+static void
+test_poll_errors_outlast_retries (Fixture       *f,
+                                  gconstpointer  data)
+{
+  /* More 429s and 5xx in a row than one GET retries (6 attempts): the
+   * prediction still runs on Replicate, so polling goes on and its
+   * answer is not lost. */
+  sq_fake_replicate_queue_get_errors (f->fake, 8, 429);
+  check_run (f, FUYU, "Is the dog asleep?");
+  sq_fake_replicate_clear_requests (f->fake);
+  sq_fake_replicate_queue_get_errors (f->fake, 8, 503);
+  check_run (f, COGVLM, "Is the dog awake?");
+  sq_fake_replicate_clear_requests (f->fake);
+  sq_fake_replicate_queue_get_errors (f->fake, 8, 429);
+  check_run (f, LLAVA, "Is the dog barking?");
+}
+
 typedef struct
 {
   SqPrediction *prediction;
@@ -680,14 +627,14 @@ test_concurrent (Fixture       *f,
       jobs[i].result = NULL;
       sq_prediction_set_poll_interval (jobs[i].prediction, 5);
       watch_init (&jobs[i].watch, jobs[i].prediction);
-      sq_prediction_run_async (jobs[i].prediction, NULL, store_result_cb, &jobs[i].result);
+      sq_prediction_run_async (jobs[i].prediction, NULL, sq_test_store_result_cb, &jobs[i].result);
     }
 
   for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
     {
       g_autoptr(GError) error = NULL;
 
-      g_assert_true (sq_prediction_run_finish (jobs[i].prediction, wait_for (&jobs[i].result), &error));
+      g_assert_true (sq_prediction_run_finish (jobs[i].prediction, sq_test_wait_result (&jobs[i].result), &error));
       g_assert_no_error (error);
       g_assert_cmpstr (sq_prediction_get_text (jobs[i].prediction), ==, jobs[i].expected);
       g_assert_cmpstr (jobs[i].watch.deltas->str, ==, jobs[i].expected);
@@ -713,7 +660,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func) \
-  g_test_add ("/prediction/" path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/prediction/" path, Fixture, NULL, sq_test_fake_fixture_set_up, func, sq_test_fake_fixture_tear_down)
 
   g_test_add_func ("/prediction/status-helpers", test_status_helpers);
   ADD ("stream", test_stream);
@@ -729,6 +676,7 @@ main (int   argc,
   ADD ("resume", test_resume);
   ADD ("resume-unknown", test_resume_unknown);
   ADD ("poll-server-errors", test_poll_server_errors);
+  ADD ("poll-errors-outlast-retries", test_poll_errors_outlast_retries);
   ADD ("concurrent", test_concurrent);
 
 #undef ADD

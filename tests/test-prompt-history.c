@@ -12,27 +12,9 @@
 #include <string.h>
 
 #include "sq-prompt-history.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
-
-static void
-done_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *result;
-}
 
 static gboolean
 load (SqPromptHistory  *history,
@@ -40,8 +22,8 @@ load (SqPromptHistory  *history,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_prompt_history_load_async (history, NULL, done_cb, &result);
-  return sq_prompt_history_load_finish (history, wait_result (&result), error);
+  sq_prompt_history_load_async (history, NULL, sq_test_store_result_cb, &result);
+  return sq_prompt_history_load_finish (history, sq_test_wait_result (&result), error);
 }
 
 static gboolean
@@ -50,8 +32,8 @@ save (SqPromptHistory  *history,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_prompt_history_save_async (history, NULL, done_cb, &result);
-  return sq_prompt_history_save_finish (history, wait_result (&result), error);
+  sq_prompt_history_save_async (history, NULL, sq_test_store_result_cb, &result);
+  return sq_prompt_history_save_finish (history, sq_test_wait_result (&result), error);
 }
 
 static GFile *

@@ -14,6 +14,7 @@
 #include "sq-error.h"
 #include "sq-fake-replicate.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 #define LLAVA       "yorickvp/llava-13b"
 #define LLAVA_VER   "e272157381e2a3bf12df3a8edd1f38d1dbd736bbb7437277c8b34175f8fce358"
@@ -47,80 +48,7 @@ record_log_writer (GLogLevelFlags   log_level,
   return g_log_writer_default (log_level, fields, n_fields, user_data);
 }
 
-typedef struct
-{
-  SqFakeReplicate   *fake;
-  SqReplicateClient *client;
-} Fixture;
-
-/* The fake's server threads must be inside their main loops before the
- * fake is disposed, or its shutdown can miss the quit and hang (a quit
- * that comes before g_main_loop_run() is lost). One answered request on
- * each server proves the loop runs. */
-static void
-wait_for_fake_servers (SqFakeReplicate *fake)
-{
-  g_autoptr(SoupSession) session = soup_session_new ();
-  const char *origins[] = {
-    sq_fake_replicate_get_origin (fake),
-    sq_fake_replicate_get_stream_origin (fake),
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
-    {
-      g_autofree char *url = g_strconcat (origins[i], "/v1/", NULL);
-      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-      g_assert_cmpuint (soup_message_get_status (msg), !=, 0);
-    }
-
-  sq_fake_replicate_clear_requests (fake);
-}
-
-static void
-fixture_set_up (Fixture       *f,
-                gconstpointer  data)
-{
-  g_autoptr(GError) error = NULL;
-
-  f->fake = sq_fake_replicate_new ();
-  wait_for_fake_servers (f->fake);
-  f->client = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake),
-                                       SQ_FAKE_REPLICATE_TOKEN, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (f->client);
-  /* Short waits, so retries do not slow the tests down. */
-  sq_replicate_client_set_retry_policy (f->client, 6, 1, 5);
-}
-
-static void
-fixture_tear_down (Fixture       *f,
-                   gconstpointer  data)
-{
-  g_assert_finalize_object (f->client);
-  g_clear_object (&f->fake);
-}
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *slot;
-}
+typedef SqTestFakeFixture Fixture;
 
 static JsonObject *
 llava_input (const char *prompt)
@@ -142,8 +70,8 @@ create_sync (SqReplicateClient  *client,
   g_autoptr(GAsyncResult) result = NULL;
 
   sq_replicate_client_create_prediction_async (client, model_ref, input, NULL,
-                                               store_result_cb, &result);
-  return sq_replicate_client_create_prediction_finish (client, wait_for (&result), error);
+                                               sq_test_store_result_cb, &result);
+  return sq_replicate_client_create_prediction_finish (client, sq_test_wait_result (&result), error);
 }
 
 static JsonObject *
@@ -155,8 +83,8 @@ get_prediction_sync (SqReplicateClient  *client,
   g_autoptr(GAsyncResult) result = NULL;
 
   sq_replicate_client_get_prediction_async (client, id_or_url, cancellable,
-                                            store_result_cb, &result);
-  return sq_replicate_client_get_prediction_finish (client, wait_for (&result), error);
+                                            sq_test_store_result_cb, &result);
+  return sq_replicate_client_get_prediction_finish (client, sq_test_wait_result (&result), error);
 }
 
 static JsonObject *
@@ -167,8 +95,8 @@ get_model_sync (SqReplicateClient  *client,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_replicate_client_get_model_async (client, owner, name, NULL, store_result_cb, &result);
-  return sq_replicate_client_get_model_finish (client, wait_for (&result), error);
+  sq_replicate_client_get_model_async (client, owner, name, NULL, sq_test_store_result_cb, &result);
+  return sq_replicate_client_get_model_finish (client, sq_test_wait_result (&result), error);
 }
 
 static GInputStream *
@@ -178,8 +106,8 @@ open_stream_sync (SqReplicateClient  *client,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_replicate_client_open_stream_async (client, url, NULL, NULL, store_result_cb, &result);
-  return sq_replicate_client_open_stream_finish (client, wait_for (&result), error);
+  sq_replicate_client_open_stream_async (client, url, NULL, NULL, sq_test_store_result_cb, &result);
+  return sq_replicate_client_open_stream_finish (client, sq_test_wait_result (&result), error);
 }
 
 /* Reads a stream to its end without blocking the loop. */
@@ -192,8 +120,8 @@ read_all (GInputStream *stream)
   char nul = '\0';
 
   g_output_stream_splice_async (memory, stream, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE,
-                                G_PRIORITY_DEFAULT, NULL, store_result_cb, &result);
-  g_output_stream_splice_finish (memory, wait_for (&result), &error);
+                                G_PRIORITY_DEFAULT, NULL, sq_test_store_result_cb, &result);
+  g_output_stream_splice_finish (memory, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_output_stream_write_all (memory, &nul, 1, NULL, NULL, NULL);
   g_output_stream_close (memory, NULL, NULL);
@@ -667,8 +595,8 @@ test_retry_wait_cancellable (Fixture       *f,
 
   g_timeout_add (1, cancel_when_counted_cb, args);
   sq_replicate_client_create_prediction_async (f->client, LLAVA ":" LLAVA_VER, input, cancellable,
-                                               store_result_cb, &result);
-  prediction = sq_replicate_client_create_prediction_finish (f->client, wait_for (&result), &error);
+                                               sq_test_store_result_cb, &result);
+  prediction = sq_replicate_client_create_prediction_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_null (prediction);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/predictions"), ==, 1);
@@ -704,8 +632,8 @@ test_upload (Fixture       *f,
   const char *url;
 
   sq_replicate_client_upload_file_async (f->client, bytes, "cat.png", "image/png", NULL,
-                                         store_result_cb, &result);
-  file = sq_replicate_client_upload_file_finish (f->client, wait_for (&result), &error);
+                                         sq_test_store_result_cb, &result);
+  file = sq_replicate_client_upload_file_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   request = last_request (f->fake);
@@ -741,8 +669,8 @@ test_upload_too_large (Fixture       *f,
   sq_fake_replicate_set_max_file_size (f->fake, 1024);
 
   sq_replicate_client_upload_file_async (f->client, bytes, "big.png", "image/png", NULL,
-                                         store_result_cb, &result);
-  file = sq_replicate_client_upload_file_finish (f->client, wait_for (&result), &error);
+                                         sq_test_store_result_cb, &result);
+  file = sq_replicate_client_upload_file_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_null (file);
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_TOO_LARGE);
   g_assert_nonnull (strstr (error->message, "big.png"));
@@ -768,8 +696,8 @@ test_models (Fixture       *f,
   g_assert_true (json_object_has_member (latest, "openapi_schema"));
 
   sq_replicate_client_get_model_version_async (f->client, "yorickvp", "llava-13b", LLAVA_VER, NULL,
-                                               store_result_cb, &result);
-  version = sq_replicate_client_get_model_version_finish (f->client, wait_for (&result), &error);
+                                               sq_test_store_result_cb, &result);
+  version = sq_replicate_client_get_model_version_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (json_object_get_string_member (version, "id"), ==, LLAVA_VER);
   g_assert_nonnull (string_at (version, "openapi_schema.components.schemas.Input.type"));
@@ -777,9 +705,9 @@ test_models (Fixture       *f,
 
   sq_replicate_client_get_model_version_async (f->client, "yorickvp", "llava-13b",
                                                "0000000000000000000000000000000000000000000000000000000000000000",
-                                               NULL, store_result_cb, &result);
+                                               NULL, sq_test_store_result_cb, &result);
   g_clear_pointer (&version, json_object_unref);
-  version = sq_replicate_client_get_model_version_finish (f->client, wait_for (&result), &error);
+  version = sq_replicate_client_get_model_version_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_null (version);
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_NOT_FOUND);
   g_clear_error (&error);
@@ -787,9 +715,9 @@ test_models (Fixture       *f,
 
   /* Bad names never reach the network. */
   sq_replicate_client_get_model_async (f->client, "yorickvp", "../../account", NULL,
-                                       store_result_cb, &result);
+                                       sq_test_store_result_cb, &result);
   g_clear_pointer (&model, json_object_unref);
-  model = sq_replicate_client_get_model_finish (f->client, wait_for (&result), &error);
+  model = sq_replicate_client_get_model_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_null (model);
   g_assert_error (error, SQ_MODEL_ERROR, SQ_MODEL_ERROR_BAD_REFERENCE);
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "GET", "/v1/account"), ==, 0);
@@ -838,8 +766,8 @@ test_create_forms (Fixture       *f,
     g_autoptr(GAsyncResult) result = NULL;
 
     sq_replicate_client_create_deployment_prediction_async (f->client, "acme/llava-deploy", input, NULL,
-                                                            store_result_cb, &result);
-    prediction = sq_replicate_client_create_prediction_finish (f->client, wait_for (&result), &error);
+                                                            sq_test_store_result_cb, &result);
+    prediction = sq_replicate_client_create_prediction_finish (f->client, sq_test_wait_result (&result), &error);
     g_assert_no_error (error);
     request = last_request (f->fake);
     g_assert_cmpstr (request->path, ==, "/v1/deployments/acme/llava-deploy/predictions");
@@ -885,8 +813,8 @@ test_get_and_cancel (Fixture       *f,
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, NULL, "/"), ==, n_requests);
 
   sq_replicate_client_cancel_prediction_async (f->client, string_at (prediction, "urls.cancel"), NULL,
-                                               store_result_cb, &result);
-  canceled = sq_replicate_client_cancel_prediction_finish (f->client, wait_for (&result), &error);
+                                               sq_test_store_result_cb, &result);
+  canceled = sq_replicate_client_cancel_prediction_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_cmpstr (string_at (canceled, "id"), ==, id);
 
@@ -953,8 +881,8 @@ test_last_event_id (Fixture       *f,
   last_id = g_strndup (id_line + 4, end - id_line - 4);
 
   sq_replicate_client_open_stream_async (f->client, string_at (prediction, "urls.stream"), last_id,
-                                         NULL, store_result_cb, &result);
-  stream = sq_replicate_client_open_stream_finish (f->client, wait_for (&result), &error);
+                                         NULL, sq_test_store_result_cb, &result);
+  stream = sq_replicate_client_open_stream_finish (f->client, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   rest = read_all (stream);
 
@@ -974,7 +902,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
 #define ADD(path, func, data) \
-  g_test_add ("/replicate-client/" path, Fixture, data, fixture_set_up, func, fixture_tear_down)
+  g_test_add ("/replicate-client/" path, Fixture, data, sq_test_fake_fixture_set_up, func, sq_test_fake_fixture_tear_down)
 
   g_test_add_func ("/replicate-client/base-url", test_base_url);
   ADD ("auth/origins", test_auth_origins, NULL);

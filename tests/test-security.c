@@ -33,6 +33,7 @@
 #include "sq-prediction.h"
 #include "sq-project.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 /* Shaped like a real token, and found nowhere else. */
 #define SECRET_TOKEN "r8_Zq7SecretTokenForLeakChecks0123456789"
@@ -43,26 +44,6 @@
 static char *tmpdir;
 
 /* Helpers -------------------------------------------------------------- */
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *result;
-}
 
 static char *
 write_file (const char *name,
@@ -114,8 +95,8 @@ load_path (const char  *path,
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_file_async (file, NULL, store_result_cb, &result);
-  return sq_image_load_finish (wait_for (&result), error);
+  sq_image_load_file_async (file, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
 }
 
 static SqImage *
@@ -125,8 +106,8 @@ load_bytes (GBytes      *bytes,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_bytes_async (bytes, name, NULL, store_result_cb, &result);
-  return sq_image_load_finish (wait_for (&result), error);
+  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
 }
 
 static void
@@ -647,25 +628,6 @@ typedef struct
 } TokenFixture;
 
 static void
-wait_for_fake_servers (SqFakeReplicate *fake)
-{
-  g_autoptr(SoupSession) session = soup_session_new ();
-  const char *origins[] = {
-    sq_fake_replicate_get_origin (fake),
-    sq_fake_replicate_get_stream_origin (fake),
-  };
-
-  for (guint i = 0; i < G_N_ELEMENTS (origins); i++)
-    {
-      g_autofree char *url = g_strconcat (origins[i], "/v1/", NULL);
-      g_autoptr(SoupMessage) msg = soup_message_new ("GET", url);
-      g_autoptr(GBytes) body = soup_session_send_and_read (session, msg, NULL, NULL);
-
-      g_assert_cmpuint (soup_message_get_status (msg), !=, 0);
-    }
-}
-
-static void
 token_fixture_set_up (TokenFixture  *f,
                       gconstpointer  data)
 {
@@ -673,7 +635,7 @@ token_fixture_set_up (TokenFixture  *f,
 
   f->fake = sq_fake_replicate_new ();
   sq_fake_replicate_set_token (f->fake, SECRET_TOKEN);
-  wait_for_fake_servers (f->fake);
+  sq_test_wait_for_fake_servers (f->fake);
   f->client = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake), SECRET_TOKEN, &error);
   g_assert_no_error (error);
   sq_replicate_client_set_retry_policy (f->client, 3, 1, 5);
@@ -710,8 +672,8 @@ run_prediction (TokenFixture      *f,
   prediction = sq_prediction_new (client, LLAVA, input);
   sq_prediction_set_poll_interval (prediction, 5);
 
-  sq_prediction_run_async (prediction, cancellable, store_result_cb, &result);
-  if (!sq_prediction_run_finish (prediction, wait_for (&result), &error))
+  sq_prediction_run_async (prediction, cancellable, sq_test_store_result_cb, &result);
+  if (!sq_prediction_run_finish (prediction, sq_test_wait_result (&result), &error))
     {
       g_string_append_printf (f->errors, "%s\n", error->message);
       if (sq_prediction_get_error_message (prediction) != NULL)
@@ -745,8 +707,8 @@ test_token_not_logged (TokenFixture  *f,
   g_assert_cmpuint (g_bytes_get_size (noise), >, SQ_IMAGE_DATA_URI_MAX);
   image = load_bytes (noise, "noise.png", &error);
   g_assert_no_error (error);
-  sq_image_prepare_input_async (image, f->client, NULL, store_result_cb, &result);
-  image_url = sq_image_prepare_input_finish (image, wait_for (&result), &error);
+  sq_image_prepare_input_async (image, f->client, NULL, sq_test_store_result_cb, &result);
+  image_url = sq_image_prepare_input_finish (image, sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (image_url, sq_fake_replicate_get_origin (f->fake)));
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/files"), ==, 1);
@@ -791,8 +753,8 @@ test_token_not_logged (TokenFixture  *f,
     g_assert_no_error (error);
     g_free (run_prediction (f, wrong, "Who am I?", image_url, NULL));
 
-    sq_image_prepare_input_async (again, wrong, NULL, store_result_cb, &upload);
-    url = sq_image_prepare_input_finish (again, wait_for (&upload), &error);
+    sq_image_prepare_input_async (again, wrong, NULL, sq_test_store_result_cb, &upload);
+    url = sq_image_prepare_input_finish (again, sq_test_wait_result (&upload), &error);
     g_assert_null (url);
     g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_UNAUTHORIZED);
     g_string_append_printf (f->errors, "%s\n", error->message);
@@ -861,15 +823,15 @@ test_token_not_in_project_or_exports (TokenFixture  *f,
       g_autoptr(GAsyncResult) resolved = NULL;
       g_autoptr(SqModel) model = NULL;
 
-      sq_model_catalog_resolve_async (catalog, aliases[i], NULL, store_result_cb, &resolved);
-      model = sq_model_catalog_resolve_finish (catalog, wait_for (&resolved), &error);
+      sq_model_catalog_resolve_async (catalog, aliases[i], NULL, sq_test_store_result_cb, &resolved);
+      model = sq_model_catalog_resolve_finish (catalog, sq_test_wait_result (&resolved), &error);
       g_assert_no_error (error);
       g_assert_true (sq_grid_run_add_model (grid, model, NULL, &error));
       g_assert_no_error (error);
     }
 
-  sq_grid_run_run_async (grid, NULL, store_result_cb, &result);
-  sq_grid_run_run_finish (grid, wait_for (&result), NULL);
+  sq_grid_run_run_async (grid, NULL, sq_test_store_result_cb, &result);
+  sq_grid_run_run_finish (grid, sq_test_wait_result (&result), NULL);
 
   /* The grid ran: answers, errors and an upload */
   results = sq_project_list_results (project, &error);

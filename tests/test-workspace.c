@@ -12,27 +12,9 @@
 #include "sq-error.h"
 #include "sq-fake-replicate.h"
 #include "sq-workspace.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
-
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_for_result (GAsyncResult **slot)
-{
-  while (*slot == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *slot;
-}
 
 static void
 count_notify_cb (GObject    *object,
@@ -58,8 +40,8 @@ test_no_token (void)
   g_assert_nonnull (offline_catalog);
   g_assert_null (sq_workspace_get_client (workspace));
 
-  sq_workspace_reload_client_async (workspace, NULL, store_result_cb, &result);
-  g_assert_false (sq_workspace_reload_client_finish (workspace, wait_for_result (&result), &error));
+  sq_workspace_reload_client_async (workspace, NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_workspace_reload_client_finish (workspace, sq_test_wait_result (&result), &error));
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG);
 
   g_assert_null (sq_workspace_get_client (workspace));
@@ -85,8 +67,8 @@ test_env_token (void)
   g_signal_connect (workspace, "notify::client", G_CALLBACK (count_notify_cb), &client_notifies);
   g_signal_connect (workspace, "notify::catalog", G_CALLBACK (count_notify_cb), &catalog_notifies);
 
-  sq_workspace_reload_client_async (workspace, NULL, store_result_cb, &result);
-  g_assert_true (sq_workspace_reload_client_finish (workspace, wait_for_result (&result), &error));
+  sq_workspace_reload_client_async (workspace, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_workspace_reload_client_finish (workspace, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   g_assert_nonnull (sq_workspace_get_client (workspace));
@@ -101,8 +83,8 @@ test_env_token (void)
   /* Losing the token drops the client again. */
   g_clear_object (&result);
   g_unsetenv ("REPLICATE_API_TOKEN");
-  sq_workspace_reload_client_async (workspace, NULL, store_result_cb, &result);
-  g_assert_false (sq_workspace_reload_client_finish (workspace, wait_for_result (&result), NULL));
+  sq_workspace_reload_client_async (workspace, NULL, sq_test_store_result_cb, &result);
+  g_assert_false (sq_workspace_reload_client_finish (workspace, sq_test_wait_result (&result), NULL));
   g_assert_null (sq_workspace_get_client (workspace));
   g_assert_cmpuint (client_notifies, ==, 2);
 
@@ -124,8 +106,8 @@ test_open_project (void)
   g_signal_connect (workspace, "notify::project", G_CALLBACK (count_notify_cb), &notifies);
   g_assert_null (sq_workspace_get_project (workspace));
 
-  sq_workspace_open_project_async (workspace, path, NULL, store_result_cb, &result);
-  g_assert_true (sq_workspace_open_project_finish (workspace, wait_for_result (&result), &error));
+  sq_workspace_open_project_async (workspace, path, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (workspace, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   project = sq_workspace_get_project (workspace);
   g_assert_nonnull (project);
@@ -134,8 +116,8 @@ test_open_project (void)
 
   /* A file that is not a project fails and keeps the open one. */
   g_assert_true (g_file_set_contents (bad, "not a database", -1, NULL));
-  sq_workspace_open_project_async (workspace, bad, NULL, store_result_cb, &result2);
-  g_assert_false (sq_workspace_open_project_finish (workspace, wait_for_result (&result2), &error));
+  sq_workspace_open_project_async (workspace, bad, NULL, sq_test_store_result_cb, &result2);
+  g_assert_false (sq_workspace_open_project_finish (workspace, sq_test_wait_result (&result2), &error));
   g_assert_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_CORRUPT);
   g_assert_true (sq_workspace_get_project (workspace) == project);
   g_assert_cmpuint (notifies, ==, 1);
@@ -149,8 +131,8 @@ test_default_project (void)
   g_autoptr(GError) error = NULL;
   g_autofree char *expected = sq_project_get_default_path ();
 
-  sq_workspace_open_project_async (workspace, NULL, NULL, store_result_cb, &result);
-  g_assert_true (sq_workspace_open_project_finish (workspace, wait_for_result (&result), &error));
+  sq_workspace_open_project_async (workspace, NULL, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (workspace, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_assert_true (g_str_has_prefix (expected, tmpdir));
   g_assert_true (g_file_test (expected, G_FILE_TEST_EXISTS));

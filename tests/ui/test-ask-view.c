@@ -23,6 +23,7 @@
 #include "sq-prompt-box.h"
 #include "sq-rating.h"
 #include "sq-workspace.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
 
@@ -38,25 +39,6 @@ typedef struct
   GPtrArray       *errors;    /* (element-type utf8) what the tray refused */
   GPtrArray       *toasts;    /* (element-type utf8) the toasts' titles */
 } Fixture;
-
-static void
-done_cb (GObject      *object,
-         GAsyncResult *result,
-         gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static GAsyncResult *
-wait_result (GAsyncResult **result)
-{
-  while (*result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return *result;
-}
 
 static gpointer
 template_child (gpointer    widget,
@@ -119,12 +101,12 @@ fixture_set_up (Fixture       *fixture,
   g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
 
   fixture->workspace = sq_workspace_new ();
-  sq_workspace_reload_client_async (fixture->workspace, NULL, done_cb, &result);
-  g_assert_true (sq_workspace_reload_client_finish (fixture->workspace, wait_result (&result), &error));
+  sq_workspace_reload_client_async (fixture->workspace, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_workspace_reload_client_finish (fixture->workspace, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
-  sq_workspace_open_project_async (fixture->workspace, project_path, NULL, done_cb, &result);
-  g_assert_true (sq_workspace_open_project_finish (fixture->workspace, wait_result (&result), &error));
+  sq_workspace_open_project_async (fixture->workspace, project_path, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (fixture->workspace, sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   fixture->view = SQ_ASK_VIEW (sq_ask_view_new (fixture->workspace));

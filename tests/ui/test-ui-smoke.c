@@ -16,6 +16,7 @@
 #include "sq-application.h"
 #include "sq-preferences-window.h"
 #include "sq-window.h"
+#include "sq-test-util.h"
 
 static SqApplication *app;
 static char *tmpdir;
@@ -53,16 +54,6 @@ wait_for_token_source (SqTokenSource source)
     g_main_context_iteration (NULL, TRUE);
 }
 
-static void
-store_result_cb (GObject      *object,
-                 GAsyncResult *result,
-                 gpointer      user_data)
-{
-  GAsyncResult **slot = user_data;
-
-  *slot = g_object_ref (result);
-}
-
 static char *
 keyring_lookup (void)
 {
@@ -70,10 +61,8 @@ keyring_lookup (void)
   g_autoptr(GError) error = NULL;
   char *token;
 
-  sq_token_store_lookup_async (NULL, store_result_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  token = sq_token_store_lookup_finish (result, &error);
+  sq_token_store_lookup_async (NULL, sq_test_store_result_cb, &result);
+  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   return token;

@@ -1,0 +1,86 @@
+/* sq-test-util.h
+ *
+ * Helpers the test programs share: waiting for a GAsyncResult, temporary
+ * trees, test images, the in-process fake Replicate with a client, and
+ * the `squint` and `fake-replicate` executables run as subprocesses.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+
+#pragma once
+
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+
+#include "sq-fake-replicate.h"
+#include "sq-replicate-client.h"
+
+G_BEGIN_DECLS
+
+/* Waiting for an async operation */
+
+void          sq_test_store_result_cb         (GObject       *object,
+                                               GAsyncResult  *result,
+                                               gpointer       user_data);
+GAsyncResult *sq_test_wait_result             (GAsyncResult **slot);
+
+/* Files */
+
+void          sq_test_remove_tree             (const char    *path);
+char         *sq_test_file_sha256             (const char    *path);
+char         *sq_test_write_file              (const char    *dir,
+                                               const char    *name,
+                                               const void    *data,
+                                               gsize          len);
+
+/* Images */
+
+GBytes       *sq_test_make_filled_png         (int            width,
+                                               int            height,
+                                               gboolean       has_alpha,
+                                               guint32        rgba);
+
+/* The in-process fake Replicate */
+
+typedef struct
+{
+  SqFakeReplicate   *fake;
+  SqReplicateClient *client;
+} SqTestFakeFixture;
+
+void          sq_test_wait_for_fake_servers   (SqFakeReplicate   *fake);
+void          sq_test_fake_fixture_set_up     (SqTestFakeFixture *fixture,
+                                               gconstpointer      data);
+void          sq_test_fake_fixture_tear_down  (SqTestFakeFixture *fixture,
+                                               gconstpointer      data);
+
+/* Subprocesses: fake-replicate and squint */
+
+typedef struct
+{
+  int   status;   /* exit status, or 128 + signal */
+  char *out;
+  char *err;
+} SqTestRun;
+
+void          sq_test_run_free                (SqTestRun          *run);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SqTestRun, sq_test_run_free)
+
+GSubprocess  *sq_test_spawn_fake_replicate    (const char         *requests_log,
+                                               const char * const *args,
+                                               char              **origin);
+void          sq_test_stop_process            (GSubprocess       **process);
+GPtrArray    *sq_test_read_requests_log       (const char         *path);
+const char   *sq_test_squint_exe              (void);
+char        **sq_test_squint_environ          (const char         *tmpdir,
+                                               const char         *base_url,
+                                               const char         *token,
+                                               const char         *settings_backend,
+                                               const char         *keyring_path);
+GSubprocess  *sq_test_spawn_squint            (const char * const *env,
+                                               const char * const *args);
+int           sq_test_process_status          (GSubprocess        *process);
+SqTestRun    *sq_test_run_squint              (const char * const *env,
+                                               const char * const *args);
+
+G_END_DECLS
