@@ -16,13 +16,11 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "sq-exporter.h"
 #include "sq-project.h"
 #include "sq-fake-replicate.h"
+#include "sq-test-util.h"
 
 #define N_IMAGES 3
 
@@ -50,35 +48,8 @@ typedef struct
 
 static char *keyring_path;
 
-typedef struct
-{
-  int   status;
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_free (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *contents = NULL;
-  gsize len = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (path, &contents, &len, &error);
-  g_assert_no_error (error);
-
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, len);
-}
+typedef SqTestRun Run;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, sq_test_run_free)
 
 static char *
 write_png (const char *dir,
@@ -97,27 +68,12 @@ write_png (const char *dir,
   return path;
 }
 
-#ifdef __linux__
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-#endif
-
 static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
   const char * const *args = data;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GDataInputStream) lines = NULL;
   g_autoptr(GError) error = NULL;
-  const char *exe = g_getenv ("FAKE_REPLICATE_EXE");
-
-  if (exe == NULL)
-    g_error ("FAKE_REPLICATE_EXE is not set: run this test through meson test");
 
   fixture->oracle = sq_fake_replicate_new ();
   fixture->tmpdir = g_dir_make_tmp ("squint-test-cli-grid-XXXXXX", &error);
@@ -130,59 +86,18 @@ fixture_setup (Fixture       *fixture,
       g_autofree char *name = g_strdup_printf ("photo-%u.png", i);
 
       fixture->images[i] = write_png (fixture->tmpdir, name, 32 + 8 * i, 50 * (i + 1));
-      fixture->shas[i] = file_sha256 (fixture->images[i]);
+      fixture->shas[i] = sq_test_file_sha256 (fixture->images[i]);
     }
 
-  g_ptr_array_add (argv, (char *) exe);
-  g_ptr_array_add (argv, (char *) "--requests-log");
-  g_ptr_array_add (argv, fixture->requests_log);
-  for (guint i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-#ifdef __linux__
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-#endif
-  fixture->fake = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-
-  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->fake));
-  fixture->origin = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_str_has_prefix (fixture->origin, "http://127.0.0.1:"));
-}
-
-static void
-remove_tree (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
-        remove_tree (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
+  fixture->fake = sq_test_spawn_fake_replicate (fixture->requests_log, args, &fixture->origin);
 }
 
 static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  if (fixture->fake != NULL)
-    {
-      g_subprocess_send_signal (fixture->fake, SIGTERM);
-      g_subprocess_wait (fixture->fake, NULL, NULL);
-      g_clear_object (&fixture->fake);
-    }
-
-  remove_tree (fixture->tmpdir);
+  sq_test_stop_process (&fixture->fake);
+  sq_test_remove_tree (fixture->tmpdir);
   g_clear_object (&fixture->oracle);
   g_free (fixture->origin);
   g_free (fixture->requests_log);
@@ -200,28 +115,7 @@ fixture_teardown (Fixture       *fixture,
 static GPtrArray *
 dup_requests (Fixture *fixture)
 {
-  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-
-  if (!g_file_get_contents (fixture->requests_log, &contents, NULL, NULL))
-    return g_steal_pointer (&requests);
-
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-      g_autoptr(GError) error = NULL;
-
-      if (lines[i][0] == '\0')
-        continue;
-
-      json_parser_load_from_data (parser, lines[i], -1, &error);
-      g_assert_no_error (error);
-      g_ptr_array_add (requests, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-    }
-
-  return g_steal_pointer (&requests);
+  return sq_test_read_requests_log (fixture->requests_log);
 }
 
 /* Successful prediction creates among requests[from..]. */
@@ -266,73 +160,20 @@ count_path (GPtrArray  *requests,
 
 /* Running squint */
 
-static const char *
-squint_exe (void)
-{
-  const char *exe = g_getenv ("SQUINT_EXE");
-
-  if (exe == NULL)
-    g_error ("SQUINT_EXE is not set: run this test through meson test");
-
-  return exe;
-}
-
 static char **
 make_env (Fixture *fixture)
 {
-  char **env = g_get_environ ();
-  g_autofree char *cache = g_build_filename (fixture->tmpdir, "cache", NULL);
-  g_autofree char *data = g_build_filename (fixture->tmpdir, "data", NULL);
-  g_autofree char *config = g_build_filename (fixture->tmpdir, "config", NULL);
-
-  env = g_environ_setenv (env, "REPLICATE_BASE_URL", fixture->origin, TRUE);
-  env = g_environ_setenv (env, "REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
-  env = g_environ_setenv (env, "XDG_CACHE_HOME", cache, TRUE);
-  env = g_environ_setenv (env, "XDG_DATA_HOME", data, TRUE);
-  env = g_environ_setenv (env, "XDG_CONFIG_HOME", config, TRUE);
-  env = g_environ_setenv (env, "GSETTINGS_BACKEND", "memory", TRUE);
-  env = g_environ_setenv (env, "SECRET_BACKEND", "file", TRUE);
-  env = g_environ_setenv (env, "SECRET_FILE_TEST_PATH", keyring_path, TRUE);
-  env = g_environ_setenv (env, "SECRET_FILE_TEST_PASSWORD", "test", TRUE);
-  env = g_environ_setenv (env, "G_MESSAGES_DEBUG", "all", TRUE);
-  env = g_environ_setenv (env, "LC_ALL", "C.UTF-8", TRUE);
-
-  return env;
+  return sq_test_squint_environ (fixture->tmpdir, fixture->origin, SQ_FAKE_REPLICATE_TOKEN,
+                                 "memory", keyring_path);
 }
 
 static GSubprocess *
 spawn_squint (Fixture            *fixture,
               const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_auto(GStrv) env = make_env (fixture);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *process;
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  g_subprocess_launcher_set_environ (launcher, env);
-
-  g_ptr_array_add (argv, (char *) squint_exe ());
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-
-  return process;
-}
-
-static int
-process_status (GSubprocess *process)
-{
-  if (g_subprocess_get_if_signaled (process))
-    return 128 + g_subprocess_get_term_sig (process);
-
-  return g_subprocess_get_exit_status (process);
+  return sq_test_spawn_squint ((const char * const *) env, args);
 }
 
 static void
@@ -349,13 +190,8 @@ static Run *
 run_argv (Fixture            *fixture,
           const char * const *args)
 {
-  g_autoptr(GSubprocess) process = spawn_squint (fixture, args);
-  g_autoptr(GError) error = NULL;
-  Run *run = g_new0 (Run, 1);
-
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = process_status (process);
+  g_auto(GStrv) env = make_env (fixture);
+  Run *run = sq_test_run_squint ((const char * const *) env, args);
 
   g_test_message ("squint %s exited with %d\nstdout:\n%s\nstderr (tail):\n%s", args[0], run->status,
                   run->out, strlen (run->err) > 4000 ? run->err + strlen (run->err) - 4000 : run->err);
@@ -838,7 +674,7 @@ test_export_errors (Fixture       *fixture,
   g_autoptr(Run) run_none = NULL;
 
   g_assert_true (g_file_set_contents (corrupt, "SQLite format 3\0 but not really a database at all", 48, NULL));
-  before = file_sha256 (corrupt);
+  before = sq_test_file_sha256 (corrupt);
 
   run_missing = run_squint (fixture, "export", missing, NULL);
   g_assert_cmpint (run_missing->status, ==, 2);
@@ -850,7 +686,7 @@ test_export_errors (Fixture       *fixture,
   g_assert_cmpint (run_corrupt->status, ==, 3);
   g_assert_nonnull (strstr (run_corrupt->err, "corrupt.squint"));
   g_assert_cmpstr (run_corrupt->out, ==, "");
-  after = file_sha256 (corrupt);
+  after = sq_test_file_sha256 (corrupt);
   g_assert_cmpstr (before, ==, after);
 
   run_format = run_squint (fixture, "export", corrupt, "-f", "xlsx", NULL);
@@ -1228,9 +1064,9 @@ test_interrupt (Fixture       *fixture,
   g_subprocess_send_signal (process, SIGINT);
   g_subprocess_communicate_utf8 (process, NULL, NULL, &rest, &err, &error);
   g_assert_no_error (error);
-  g_test_message ("exit %d\nstdout: %s\nstderr: %s", process_status (process), rest,
+  g_test_message ("exit %d\nstdout: %s\nstderr: %s", sq_test_process_status (process), rest,
                   strlen (err) > 3000 ? err + strlen (err) - 3000 : err);
-  g_assert_cmpint (process_status (process), ==, 130);
+  g_assert_cmpint (sq_test_process_status (process), ==, 130);
   assert_clean (rest, err);
 
   /* Canceled on Replicate, and marked so. */

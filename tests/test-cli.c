@@ -15,12 +15,10 @@
 #include <libsoup/soup.h>
 #include <signal.h>
 #include <string.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include "sq-config.h"
 #include "sq-fake-replicate.h"
+#include "sq-test-util.h"
 
 #define LLAVA    "yorickvp/llava-13b"
 #define FUYU     "lucataco/fuyu-8b"
@@ -46,35 +44,8 @@ typedef struct
  * path once per process, so there is one for the whole run). */
 static char *keyring_path;
 
-typedef struct
-{
-  int   status;   /* exit status, or 128 + signal */
-  char *out;
-  char *err;
-} Run;
-
-static void
-run_free (Run *run)
-{
-  g_free (run->out);
-  g_free (run->err);
-  g_free (run);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, run_free)
-
-static char *
-file_sha256 (const char *path)
-{
-  g_autofree char *contents = NULL;
-  gsize len = 0;
-  g_autoptr(GError) error = NULL;
-
-  g_file_get_contents (path, &contents, &len, &error);
-  g_assert_no_error (error);
-
-  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) contents, len);
-}
+typedef SqTestRun Run;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Run, sq_test_run_free)
 
 /* A PNG of @size × @size; with @noise, random pixels so it does not compress. */
 static char *
@@ -138,8 +109,8 @@ fixture_setup (Fixture       *fixture,
 
   fixture->small_png = write_png (fixture->tmpdir, "cat.png", 64, FALSE, 7);
   fixture->large_png = write_png (fixture->tmpdir, "noise.png", 800, TRUE, 11);
-  fixture->small_sha = file_sha256 (fixture->small_png);
-  fixture->large_sha = file_sha256 (fixture->large_png);
+  fixture->small_sha = sq_test_file_sha256 (fixture->small_png);
+  fixture->large_sha = sq_test_file_sha256 (fixture->large_png);
 
   g_assert_cmpint (g_stat (fixture->small_png, &st), ==, 0);
   g_assert_cmpint (st.st_size, <, 256 * 1024);
@@ -154,42 +125,11 @@ fixture_setup (Fixture       *fixture,
 }
 
 static void
-remove_tree (GFile *file)
-{
-  g_autoptr(GFileEnumerator) children = NULL;
-
-  children = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                        G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  if (children != NULL)
-    {
-      GFileInfo *info;
-
-      while ((info = g_file_enumerator_next_file (children, NULL, NULL)) != NULL)
-        {
-          g_autoptr(GFile) child = g_file_get_child (file, g_file_info_get_name (info));
-
-          remove_tree (child);
-          g_object_unref (info);
-        }
-    }
-
-  g_file_delete (file, NULL, NULL);
-}
-
-static void
 fixture_teardown (Fixture       *fixture,
                   gconstpointer  data)
 {
-  g_autoptr(GFile) dir = g_file_new_for_path (fixture->tmpdir);
-
-  if (fixture->fake != NULL)
-    {
-      g_subprocess_send_signal (fixture->fake, SIGTERM);
-      g_subprocess_wait (fixture->fake, NULL, NULL);
-      g_clear_object (&fixture->fake);
-    }
-
-  remove_tree (dir);
+  sq_test_stop_process (&fixture->fake);
+  sq_test_remove_tree (fixture->tmpdir);
   g_clear_object (&fixture->oracle);
   g_free (fixture->origin);
   g_free (fixture->requests_log);
@@ -201,82 +141,21 @@ fixture_teardown (Fixture       *fixture,
   g_free (fixture->large_sha);
 }
 
-#ifdef __linux__
-static void
-die_with_parent (gpointer user_data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGTERM);
-}
-#endif
-
 /* Starts fake-replicate with the request log and @args, and reads its
  * origin from its first line. */
 static void
 start_fake (Fixture            *fixture,
             const char * const *args)
 {
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GDataInputStream) lines = NULL;
-  g_autoptr(GError) error = NULL;
-  const char *exe = g_getenv ("FAKE_REPLICATE_EXE");
-
   g_assert_null (fixture->fake);
-  if (exe == NULL)
-    g_error ("FAKE_REPLICATE_EXE is not set: run this test through meson test");
-
-  g_ptr_array_add (argv, (char *) exe);
-  g_ptr_array_add (argv, (char *) "--requests-log");
-  g_ptr_array_add (argv, fixture->requests_log);
-  for (guint i = 0; args != NULL && args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
-#ifdef __linux__
-  /* Should an assertion abort the test, the fake goes with it. */
-  g_subprocess_launcher_set_child_setup (launcher, die_with_parent, NULL, NULL);
-#endif
-  fixture->fake = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-
-  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (fixture->fake));
-  fixture->origin = g_data_input_stream_read_line_utf8 (lines, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (fixture->origin);
-  g_assert_true (g_str_has_prefix (fixture->origin, "http://127.0.0.1:"));
+  fixture->fake = sq_test_spawn_fake_replicate (fixture->requests_log, args, &fixture->origin);
 }
 
 /* Every request the fake logged so far. (element-type JsonObject) */
 static GPtrArray *
 dup_requests (Fixture *fixture)
 {
-  g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-  g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
-  g_autoptr(GError) error = NULL;
-
-  if (!g_file_get_contents (fixture->requests_log, &contents, NULL, &error))
-    {
-      g_assert_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT);
-      return g_steal_pointer (&requests);
-    }
-
-  lines = g_strsplit (contents, "\n", -1);
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-
-      if (lines[i][0] == '\0')
-        continue;
-
-      json_parser_load_from_data (parser, lines[i], -1, &error);
-      g_assert_no_error (error);
-      g_assert_true (JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)));
-      g_ptr_array_add (requests, json_object_ref (json_node_get_object (json_parser_get_root (parser))));
-    }
-
-  return g_steal_pointer (&requests);
+  return sq_test_read_requests_log (fixture->requests_log);
 }
 
 static guint
@@ -311,47 +190,17 @@ expected_answer (Fixture    *fixture,
   return sq_fake_replicate_expected_answer (fixture->oracle, model, image_sha, prompt);
 }
 
-static const char *
-squint_exe (void)
-{
-  const char *exe = g_getenv ("SQUINT_EXE");
-
-  if (exe == NULL)
-    g_error ("SQUINT_EXE is not set: run this test through meson test");
-
-  return exe;
-}
-
 /* The environment squint runs in: its own XDG directories, memory
  * settings, a file keyring, and the fake as the API unless @token is NULL. */
 static char **
 make_env (Fixture    *fixture,
           const char *token)
 {
-  char **env = g_get_environ ();
-  g_autofree char *cache = g_build_filename (fixture->tmpdir, "cache", NULL);
-  g_autofree char *data = g_build_filename (fixture->tmpdir, "data", NULL);
-  g_autofree char *config = g_build_filename (fixture->tmpdir, "config", NULL);
-
-  env = g_environ_unsetenv (env, "REPLICATE_API_TOKEN");
-  env = g_environ_unsetenv (env, "REPLICATE_BASE_URL");
-  if (fixture->base_url != NULL)
-    env = g_environ_setenv (env, "REPLICATE_BASE_URL", fixture->base_url, TRUE);
-  else if (fixture->origin != NULL)
-    env = g_environ_setenv (env, "REPLICATE_BASE_URL", fixture->origin, TRUE);
-  if (token != NULL)
-    env = g_environ_setenv (env, "REPLICATE_API_TOKEN", token, TRUE);
-  env = g_environ_setenv (env, "XDG_CACHE_HOME", cache, TRUE);
-  env = g_environ_setenv (env, "XDG_DATA_HOME", data, TRUE);
-  env = g_environ_setenv (env, "XDG_CONFIG_HOME", config, TRUE);
-  env = g_environ_setenv (env, "GSETTINGS_BACKEND", fixture->keyfile_settings ? "keyfile" : "memory", TRUE);
-  env = g_environ_setenv (env, "SECRET_BACKEND", "file", TRUE);
-  env = g_environ_setenv (env, "SECRET_FILE_TEST_PATH", keyring_path, TRUE);
-  env = g_environ_setenv (env, "SECRET_FILE_TEST_PASSWORD", "test", TRUE);
-  env = g_environ_setenv (env, "G_MESSAGES_DEBUG", "all", TRUE);
-  env = g_environ_setenv (env, "LC_ALL", "C.UTF-8", TRUE);
-
-  return env;
+  return sq_test_squint_environ (fixture->tmpdir,
+                                 fixture->base_url != NULL ? fixture->base_url : fixture->origin,
+                                 token,
+                                 fixture->keyfile_settings ? "keyfile" : "memory",
+                                 keyring_path);
 }
 
 static GSubprocess *
@@ -359,35 +208,9 @@ spawn_squint (Fixture            *fixture,
               const char         *token,
               const char * const *args)
 {
-  g_autoptr(GSubprocessLauncher) launcher = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_auto(GStrv) env = make_env (fixture, token);
-  g_autoptr(GError) error = NULL;
-  GSubprocess *process;
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDERR_PIPE |
-                                        G_SUBPROCESS_FLAGS_STDIN_INHERIT);
-  g_subprocess_launcher_set_environ (launcher, env);
-
-  g_ptr_array_add (argv, (char *) squint_exe ());
-  for (guint i = 0; args[i] != NULL; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-
-  process = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, &error);
-  g_assert_no_error (error);
-
-  return process;
-}
-
-static int
-process_status (GSubprocess *process)
-{
-  if (g_subprocess_get_if_signaled (process))
-    return 128 + g_subprocess_get_term_sig (process);
-
-  return g_subprocess_get_exit_status (process);
+  return sq_test_spawn_squint ((const char * const *) env, args);
 }
 
 static void
@@ -414,9 +237,8 @@ run_squint_with_token (Fixture    *fixture,
                        ...)
 {
   g_autoptr(GPtrArray) args = g_ptr_array_new ();
-  g_autoptr(GSubprocess) process = NULL;
-  g_autoptr(GError) error = NULL;
-  Run *run = g_new0 (Run, 1);
+  g_auto(GStrv) env = make_env (fixture, token);
+  Run *run;
   const char *arg;
   va_list ap;
 
@@ -426,10 +248,7 @@ run_squint_with_token (Fixture    *fixture,
   va_end (ap);
   g_ptr_array_add (args, NULL);
 
-  process = spawn_squint (fixture, token, (const char * const *) args->pdata);
-  g_subprocess_communicate_utf8 (process, NULL, NULL, &run->out, &run->err, &error);
-  g_assert_no_error (error);
-  run->status = process_status (process);
+  run = sq_test_run_squint ((const char * const *) env, (const char * const *) args->pdata);
 
   g_test_message ("squint exited with %d\nstdout:\n%s\nstderr:\n%s", run->status, run->out, run->err);
 
@@ -999,9 +818,9 @@ test_ask_usage_errors (Fixture       *fixture,
       process = spawn_squint (fixture, SQ_FAKE_REPLICATE_TOKEN, args);
       g_subprocess_communicate_utf8 (process, NULL, NULL, &out, &err, &error);
       g_assert_no_error (error);
-      g_test_message ("case %u: exit %d, stderr: %s", c, process_status (process), err);
+      g_test_message ("case %u: exit %d, stderr: %s", c, sq_test_process_status (process), err);
 
-      g_assert_cmpint (process_status (process), ==, 2);
+      g_assert_cmpint (sq_test_process_status (process), ==, 2);
       g_assert_nonnull (strstr (err, cases[c].message));
       assert_no_token (out);
       assert_clean_stderr (err);
@@ -1390,9 +1209,9 @@ test_ask_interrupt (Fixture       *fixture,
   g_subprocess_communicate_utf8 (process, NULL, NULL, &rest, &err, &error);
   g_assert_no_error (error);
   g_string_append (out, rest);
-  g_test_message ("exit %d, stdout: %s\nstderr: %s", process_status (process), out->str, err);
+  g_test_message ("exit %d, stdout: %s\nstderr: %s", sq_test_process_status (process), out->str, err);
 
-  g_assert_cmpint (process_status (process), ==, 130);
+  g_assert_cmpint (sq_test_process_status (process), ==, 130);
   assert_no_token (out->str);
   assert_clean_stderr (err);
 
