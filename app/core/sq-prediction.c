@@ -34,9 +34,6 @@
 #define DEFAULT_STREAM_TIMEOUT_MS 60000
 #define STREAM_READ_SIZE         8192
 #define CANCEL_TIMEOUT_S         15
-/* A poll whose GET ran out of retries on 429 or 5xx is tried again, since
- * the prediction goes on running on Replicate; this many in a row end it. */
-#define MAX_FAILED_POLLS         5
 
 struct _SqPrediction
 {
@@ -654,7 +651,6 @@ typedef struct
   gboolean      stalled;
 
   GSource      *poll_source;
-  guint         n_failed_polls;   /* in a row, each after the client's retries */
 
   gboolean      canceling;
   GCancellable *cancel_cancellable;
@@ -909,7 +905,6 @@ run_poll_cb (GObject      *object,
 {
   GTask *task = user_data;
   SqPrediction *self = g_task_get_source_object (task);
-  RunData *run = g_task_get_task_data (task);
   g_autoptr(JsonObject) reply = NULL;
   GError *error = NULL;
 
@@ -924,21 +919,10 @@ run_poll_cb (GObject      *object,
 
   if (reply == NULL)
     {
-      if ((g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_RATE_LIMITED) ||
-           g_error_matches (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_SERVER)) &&
-          ++run->n_failed_polls < MAX_FAILED_POLLS)
-        {
-          g_debug ("Prediction %s: poll failed (%s), polling again", self->id, error->message);
-          g_clear_error (&error);
-          run_schedule_poll (task);
-          return;
-        }
-
       run_return_error (task, error);
       return;
     }
 
-  run->n_failed_polls = 0;
   apply_json (self, reply);
 
   if (sq_prediction_status_is_terminal (self->status))
