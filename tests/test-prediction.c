@@ -580,23 +580,6 @@ test_poll_server_errors (Fixture       *f,
   check_run (f, FUYU, "Is the dog dry?");
 }
 
-static void
-test_poll_errors_outlast_retries (Fixture       *f,
-                                  gconstpointer  data)
-{
-  /* More 429s and 5xx in a row than one GET retries (6 attempts): the
-   * prediction still runs on Replicate, so polling goes on and its
-   * answer is not lost. */
-  sq_fake_replicate_queue_get_errors (f->fake, 8, 429);
-  check_run (f, FUYU, "Is the dog asleep?");
-  sq_fake_replicate_clear_requests (f->fake);
-  sq_fake_replicate_queue_get_errors (f->fake, 8, 503);
-  check_run (f, COGVLM, "Is the dog awake?");
-  sq_fake_replicate_clear_requests (f->fake);
-  sq_fake_replicate_queue_get_errors (f->fake, 8, 429);
-  check_run (f, LLAVA, "Is the dog barking?");
-}
-
 typedef struct
 {
   SqPrediction *prediction;
@@ -676,7 +659,6 @@ main (int   argc,
   ADD ("resume", test_resume);
   ADD ("resume-unknown", test_resume_unknown);
   ADD ("poll-server-errors", test_poll_server_errors);
-  ADD ("poll-errors-outlast-retries", test_poll_errors_outlast_retries);
   ADD ("concurrent", test_concurrent);
 
 #undef ADD
