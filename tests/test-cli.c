@@ -684,16 +684,6 @@ test_ask_no_token (Fixture       *fixture,
 }
 
 static void
-token_store_cb (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
-}
-
-static void
 test_ask_keyring_token (Fixture       *fixture,
                         gconstpointer  data)
 {
@@ -707,10 +697,8 @@ test_ask_keyring_token (Fixture       *fixture,
   g_autofree char *expected_line = g_strconcat (expected, "\n", NULL);
 
   /* Saved the way Preferences saves it. */
-  sq_token_store_save_async (SQ_FAKE_REPLICATE_TOKEN, NULL, token_store_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (sq_token_store_save_finish (result, &error));
+  sq_token_store_save_async (SQ_FAKE_REPLICATE_TOKEN, NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_token_store_save_finish (sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
   g_clear_object (&result);
 
@@ -723,10 +711,8 @@ test_ask_keyring_token (Fixture       *fixture,
   for (guint i = 0; i < requests->len; i++)
     g_assert_true (json_object_get_boolean_member (g_ptr_array_index (requests, i), "authorized"));
 
-  sq_token_store_clear_async (NULL, token_store_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-  g_assert_true (sq_token_store_clear_finish (result, &error));
+  sq_token_store_clear_async (NULL, sq_test_store_result_cb, &result);
+  g_assert_true (sq_token_store_clear_finish (sq_test_wait_result (&result), &error));
   g_assert_no_error (error);
 
   cleared = run_squint_with_token (fixture, NULL, "ask", "-m", "llava-13b", "-i", fixture->small_png, prompt, NULL);

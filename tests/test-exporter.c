@@ -18,6 +18,7 @@
 
 #include "sq-exporter.h"
 #include "sq-project.h"
+#include "sq-test-util.h"
 
 /* Model output (and a prompt) that try to break out of every format. */
 static const char * const payloads[] = {
@@ -45,27 +46,13 @@ typedef struct
   guint      n_ratings;
 } Fixture;
 
-static GBytes *
-make_png (guint32 rgba)
-{
-  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, 6, 6);
-  g_autoptr(GError) error = NULL;
-  char *buffer = NULL;
-  gsize size = 0;
-
-  gdk_pixbuf_fill (pixbuf, rgba);
-  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", &error, NULL);
-  g_assert_no_error (error);
-  return g_bytes_new_take (buffer, size);
-}
-
 static void
 fixture_setup (Fixture       *fixture,
                gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = NULL;
-  g_autoptr(GBytes) png = make_png (0x336699ff);
+  g_autoptr(GBytes) png = sq_test_make_filled_png (6, 6, TRUE, 0x336699ff);
   gint64 prompt, evil_prompt, image, model_a, model_b;
   guint n = 0;
 

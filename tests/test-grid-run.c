@@ -43,22 +43,6 @@ typedef struct
   GPtrArray         *models;   /* (element-type SqModel) in model_names order */
 } Fixture;
 
-static GBytes *
-make_png (int     size,
-          guint8  tint)
-{
-  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, size, size);
-  g_autoptr(GError) error = NULL;
-  char *buffer = NULL;
-  gsize len = 0;
-
-  gdk_pixbuf_fill (pixbuf, 0x10203000 | ((guint32) tint << 24));
-  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", &error, NULL);
-  g_assert_no_error (error);
-
-  return g_bytes_new_take (buffer, len);
-}
-
 static SqImage *
 load_image (GBytes     *bytes,
             const char *name)
@@ -101,7 +85,8 @@ fixture_setup (Fixture       *f,
   f->images = g_ptr_array_new_with_free_func (g_object_unref);
   for (guint i = 0; i < 3; i++)
     {
-      g_autoptr(GBytes) png = make_png (24 + i * 8, 40 * (i + 1));
+      g_autoptr(GBytes) png = sq_test_make_filled_png (24 + i * 8, 24 + i * 8, FALSE,
+                                                           0x10203000 | ((guint32) 40 * (i + 1) << 24));
       g_autofree char *name = g_strdup_printf ("image-%u.png", i);
 
       g_ptr_array_add (f->images, load_image (png, name));
@@ -123,24 +108,6 @@ fixture_setup (Fixture       *f,
 }
 
 static void
-remove_dir (const char *path)
-{
-  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      if (g_file_test (child, G_FILE_TEST_IS_DIR))
-        remove_dir (child);
-      else
-        g_unlink (child);
-    }
-  g_rmdir (path);
-}
-
-static void
 fixture_teardown (Fixture       *f,
                   gconstpointer  data)
 {
@@ -150,7 +117,7 @@ fixture_teardown (Fixture       *f,
   g_clear_object (&f->catalog);
   g_clear_object (&f->client);
   g_clear_object (&f->fake);
-  remove_dir (f->tmpdir);
+  sq_test_remove_tree (f->tmpdir);
   g_free (f->tmpdir);
   g_free (f->project_path);
 }

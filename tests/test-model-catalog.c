@@ -17,6 +17,7 @@
 #include "sq-model.h"
 #include "sq-model-catalog.h"
 #include "sq-replicate-client.h"
+#include "sq-test-util.h"
 
 #define LLAVA_VERSION "e272157381e2a3bf12df3a8edd1f38d1dbd736bbb7437277c8b34175f8fce358"
 #define MOLMO_VERSION "76ebd700864218a4ca97ac1ccff068be7222272859f9ea2ae1dd4ac073fa8de8"
@@ -27,25 +28,6 @@ typedef struct
   SqFakeReplicate *fake;    /* only for the fake tests */
   SqReplicateClient *client;
 } Fixture;
-
-static void
-remove_tree (GFile *file)
-{
-  g_autoptr(GFileEnumerator) enumerator = NULL;
-
-  enumerator = g_file_enumerate_children (file, G_FILE_ATTRIBUTE_STANDARD_NAME,
-                                          G_FILE_QUERY_INFO_NOFOLLOW_SYMLINKS, NULL, NULL);
-  while (enumerator != NULL)
-    {
-      GFile *child = NULL;
-
-      if (!g_file_enumerator_iterate (enumerator, NULL, &child, NULL, NULL) || child == NULL)
-        break;
-      remove_tree (child);
-    }
-
-  g_file_delete (file, NULL, NULL);
-}
 
 static void
 fixture_set_up (Fixture       *fixture,
@@ -71,20 +53,12 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  user_data)
 {
-  remove_tree (fixture->cache_dir);
+  g_autofree char *cache_path = g_file_get_path (fixture->cache_dir);
+
+  sq_test_remove_tree (cache_path);
   g_clear_object (&fixture->cache_dir);
   g_clear_object (&fixture->client);
   g_clear_object (&fixture->fake);
-}
-
-static void
-resolve_cb (GObject      *object,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  *out = g_object_ref (result);
 }
 
 static SqModel *
@@ -95,11 +69,8 @@ resolve (SqModelCatalog  *catalog,
 {
   g_autoptr(GAsyncResult) result = NULL;
 
-  sq_model_catalog_resolve_async (catalog, name, cancellable, resolve_cb, &result);
-  while (result == NULL)
-    g_main_context_iteration (NULL, TRUE);
-
-  return sq_model_catalog_resolve_finish (catalog, result, error);
+  sq_model_catalog_resolve_async (catalog, name, cancellable, sq_test_store_result_cb, &result);
+  return sq_model_catalog_resolve_finish (catalog, sq_test_wait_result (&result), error);
 }
 
 static GFile *

@@ -19,6 +19,7 @@
 
 #include "sq-project.h"
 #include "sq-project-private.h"
+#include "sq-test-util.h"
 
 typedef struct
 {
@@ -64,21 +65,6 @@ fixture_teardown (Fixture       *fixture,
   remove_tree (fixture->dir);
   g_free (fixture->dir);
   g_free (fixture->path);
-}
-
-static GBytes *
-make_png (int     width,
-          guint32 rgba)
-{
-  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, TRUE, 8, width, width);
-  g_autoptr(GError) error = NULL;
-  char *buffer = NULL;
-  gsize size = 0;
-
-  gdk_pixbuf_fill (pixbuf, rgba);
-  gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", &error, NULL);
-  g_assert_no_error (error);
-  return g_bytes_new_take (buffer, size);
 }
 
 static char *
@@ -131,8 +117,8 @@ populate (const char *path,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(SqProject) project = sq_project_open (path, &error);
-  g_autoptr(GBytes) red = make_png (8, 0xff0000ff);
-  g_autoptr(GBytes) blue = make_png (8, 0x0000ffff);
+  g_autoptr(GBytes) red = sq_test_make_filled_png (8, 8, TRUE, 0xff0000ff);
+  g_autoptr(GBytes) blue = sq_test_make_filled_png (8, 8, TRUE, 0x0000ffff);
   gint64 prompt, images[2], models[2];
   guint n = 0;
 
@@ -236,8 +222,8 @@ test_image_dedup (Fixture       *fixture,
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(SqProject) project = sq_project_open (fixture->path, &error);
-  g_autoptr(GBytes) png = make_png (16, 0x00ff00ff);
-  g_autoptr(GBytes) thumb = make_png (4, 0x00ff00ff);
+  g_autoptr(GBytes) png = sq_test_make_filled_png (16, 16, TRUE, 0x00ff00ff);
+  g_autoptr(GBytes) thumb = sq_test_make_filled_png (4, 4, TRUE, 0x00ff00ff);
   g_autoptr(GBytes) stored = NULL;
   g_autoptr(GBytes) stored_thumb = NULL;
   g_autoptr(GPtrArray) images = NULL;
@@ -1046,7 +1032,7 @@ test_async (Fixture       *fixture,
   g_autoptr(GError) error = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   gint64 prompt, image, model;
-  g_autoptr(GBytes) png = make_png (4, 0xffffffff);
+  g_autoptr(GBytes) png = sq_test_make_filled_png (4, 4, TRUE, 0xffffffff);
   SqResult *row;
   const char *texts[] = { "partial" };
   gint64 batch_ids[1];
