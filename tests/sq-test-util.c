@@ -13,6 +13,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "sq-config.h"
 #include "sq-test-util.h"
 
 /* Waiting for an async operation ---------------------------------------- */
@@ -91,6 +92,50 @@ sq_test_write_file (const char *dir,
   return path;
 }
 
+/* The environment of the test process ------------------------------------ */
+
+/* Makes a temporary directory from @tmpl (as g_dir_make_tmp()) and makes
+ * it this process's XDG data, cache and config home; returns its path.
+ * Call it before anything asks GLib for those directories. */
+char *
+sq_test_make_xdg_tmpdir (const char *tmpl)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp (tmpl, &error);
+
+  g_assert_no_error (error);
+  g_setenv ("XDG_DATA_HOME", dir, TRUE);
+  g_setenv ("XDG_CACHE_HOME", dir, TRUE);
+  g_setenv ("XDG_CONFIG_HOME", dir, TRUE);
+
+  return dir;
+}
+
+/* Never the user's keyring: libsecret's file backend at @path, with the
+ * password the squint subprocesses get from sq_test_squint_environ(). */
+void
+sq_test_use_file_keyring (const char *path)
+{
+  g_setenv ("SECRET_BACKEND", "file", TRUE);
+  g_setenv ("SECRET_FILE_TEST_PATH", path, TRUE);
+  g_setenv ("SECRET_FILE_TEST_PASSWORD", "test", TRUE);
+}
+
+/* The token in the keyring, as squint looks it up, or NULL. */
+char *
+sq_test_keyring_lookup (void)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  char *token;
+
+  sq_token_store_lookup_async (NULL, sq_test_store_result_cb, &result);
+  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
+  g_assert_no_error (error);
+
+  return token;
+}
+
 /* Images ----------------------------------------------------------------- */
 
 /* A PNG of @width × @height filled with @rgba (0xRRGGBBAA). */
@@ -137,6 +182,15 @@ sq_test_wait_for_fake_servers (SqFakeReplicate *fake)
     }
 
   sq_fake_replicate_clear_requests (fake);
+}
+
+/* Points REPLICATE_BASE_URL at @fake and sets its token as
+ * REPLICATE_API_TOKEN, for code that reads its configuration. */
+void
+sq_test_setenv_fake (SqFakeReplicate *fake)
+{
+  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
+  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
 }
 
 /* A fake with the default token, and a client of it whose retries are

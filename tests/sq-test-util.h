@@ -33,6 +33,12 @@ char         *sq_test_write_file              (const char    *dir,
                                                const void    *data,
                                                gsize          len);
 
+/* The environment of the test process */
+
+char         *sq_test_make_xdg_tmpdir         (const char    *tmpl);
+void          sq_test_use_file_keyring        (const char    *path);
+char         *sq_test_keyring_lookup          (void);
+
 /* Images */
 
 GBytes       *sq_test_make_filled_png         (int            width,
@@ -49,6 +55,7 @@ typedef struct
 } SqTestFakeFixture;
 
 void          sq_test_wait_for_fake_servers   (SqFakeReplicate   *fake);
+void          sq_test_setenv_fake             (SqFakeReplicate   *fake);
 void          sq_test_fake_fixture_set_up     (SqTestFakeFixture *fixture,
                                                gconstpointer      data);
 void          sq_test_fake_fixture_tear_down  (SqTestFakeFixture *fixture,

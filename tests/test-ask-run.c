@@ -31,17 +31,13 @@ static void
 fixture_set_up (Fixture       *fixture,
                 gconstpointer  data)
 {
-  g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 32, 24);
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *buffer = NULL;
   g_autofree char *path = NULL;
-  gsize size;
 
   fixture->fake = sq_fake_replicate_new ();
-  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fixture->fake), TRUE);
-  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+  sq_test_setenv_fake (fixture->fake);
   sq_config_create_client_async (NULL, sq_test_store_result_cb, &result);
   fixture->client = sq_config_create_client_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
@@ -53,9 +49,7 @@ fixture_set_up (Fixture       *fixture,
   fixture->project = sq_project_open (path, &error);
   g_assert_no_error (error);
 
-  gdk_pixbuf_fill (pixbuf, 0x3366ccff);
-  g_assert_true (gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", NULL, NULL));
-  bytes = g_bytes_new_take (g_steal_pointer (&buffer), size);
+  bytes = sq_test_make_filled_png (32, 24, FALSE, 0x3366ccff);
   sq_image_load_bytes_async (bytes, "blue.png", NULL, sq_test_store_result_cb, &result);
   fixture->image = sq_image_load_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
@@ -253,9 +247,7 @@ main (int   argc,
 {
   int ret;
 
-  tmpdir = g_dir_make_tmp ("squint-ask-run-XXXXXX", NULL);
-  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  tmpdir = sq_test_make_xdg_tmpdir ("squint-ask-run-XXXXXX");
 
   g_test_init (&argc, &argv, NULL);
 

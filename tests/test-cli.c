@@ -1230,9 +1230,7 @@ main (int   argc,
   keyring_dir = g_dir_make_tmp ("squint-test-cli-keyring-XXXXXX", &error);
   g_assert_no_error (error);
   keyring_path = g_build_filename (keyring_dir, "keyring", NULL);
-  g_setenv ("SECRET_BACKEND", "file", TRUE);
-  g_setenv ("SECRET_FILE_TEST_PATH", keyring_path, TRUE);
-  g_setenv ("SECRET_FILE_TEST_PASSWORD", "test", TRUE);
+  sq_test_use_file_keyring (keyring_path);
 
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)

@@ -19,20 +19,6 @@
 static char *tmpdir;
 static char *keyring_path;
 
-static char *
-keyring_lookup (void)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  char *token;
-
-  sq_token_store_lookup_async (NULL, sq_test_store_result_cb, &result);
-  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
-  g_assert_no_error (error);
-
-  return token;
-}
-
 static void
 keyring_save (const char *token)
 {
@@ -87,17 +73,17 @@ test_token_round_trip (void)
 {
   g_autofree char *token = NULL;
 
-  g_assert_null (keyring_lookup ());
+  g_assert_null (sq_test_keyring_lookup ());
 
   /* Whitespace around a pasted token is not part of it. */
   keyring_save ("  r8_RoundTripToken123\n");
-  token = keyring_lookup ();
+  token = sq_test_keyring_lookup ();
   g_assert_cmpstr (token, ==, "r8_RoundTripToken123");
   g_clear_pointer (&token, g_free);
 
   /* Saving again replaces the token. */
   keyring_save ("r8_SecondToken456");
-  token = keyring_lookup ();
+  token = sq_test_keyring_lookup ();
   g_assert_cmpstr (token, ==, "r8_SecondToken456");
   g_clear_pointer (&token, g_free);
 
@@ -106,7 +92,7 @@ test_token_round_trip (void)
   g_assert_false (file_contains (keyring_path, "r8_SecondToken456"));
 
   keyring_clear ();
-  g_assert_null (keyring_lookup ());
+  g_assert_null (sq_test_keyring_lookup ());
 
   /* Clearing when there is nothing stored is not an error. */
   keyring_clear ();
@@ -121,7 +107,7 @@ test_token_empty (void)
   sq_token_store_save_async ("   ", NULL, sq_test_store_result_cb, &result);
   g_assert_false (sq_token_store_save_finish (sq_test_wait_result (&result), &error));
   g_assert_error (error, SQ_REPLICATE_ERROR, SQ_REPLICATE_ERROR_CONFIG);
-  g_assert_null (keyring_lookup ());
+  g_assert_null (sq_test_keyring_lookup ());
 }
 
 static void
@@ -368,9 +354,7 @@ main (int   argc,
   tmpdir = g_dir_make_tmp ("squint-test-config-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
   keyring_path = g_build_filename (tmpdir, "keyring", NULL);
-  g_setenv ("SECRET_BACKEND", "file", TRUE);
-  g_setenv ("SECRET_FILE_TEST_PATH", keyring_path, TRUE);
-  g_setenv ("SECRET_FILE_TEST_PASSWORD", "squint-test-password", TRUE);
+  sq_test_use_file_keyring (keyring_path);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_unsetenv ("REPLICATE_API_TOKEN");
   g_unsetenv ("REPLICATE_BASE_URL");

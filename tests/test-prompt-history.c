@@ -176,8 +176,7 @@ main (int   argc,
   g_autofree char *nested = NULL;
   int ret;
 
-  tmpdir = g_dir_make_tmp ("squint-prompt-history-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
+  tmpdir = sq_test_make_xdg_tmpdir ("squint-prompt-history-XXXXXX");
 
   g_test_init (&argc, &argv, NULL);
 

@@ -61,8 +61,7 @@ test_env_token (void)
   guint client_notifies = 0;
   guint catalog_notifies = 0;
 
-  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
-  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
+  sq_test_setenv_fake (fake);
 
   g_signal_connect (workspace, "notify::client", G_CALLBACK (count_notify_cb), &client_notifies);
   g_signal_connect (workspace, "notify::catalog", G_CALLBACK (count_notify_cb), &catalog_notifies);
@@ -155,9 +154,7 @@ main (int   argc,
   g_setenv ("XDG_DATA_HOME", data_home, TRUE);
   g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
-  g_setenv ("SECRET_BACKEND", "file", TRUE);
-  g_setenv ("SECRET_FILE_TEST_PATH", cache_home, TRUE);
-  g_setenv ("SECRET_FILE_TEST_PASSWORD", "squint-test-password", TRUE);
+  sq_test_use_file_keyring (cache_home);
   g_unsetenv ("REPLICATE_BASE_URL");
 
   g_test_add_func ("/workspace/client/no-token", test_no_token);

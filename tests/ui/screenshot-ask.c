@@ -25,6 +25,7 @@
 #include "sq-prompt-box.h"
 #include "sq-rating.h"
 #include "sq-window.h"
+#include "sq-test-util.h"
 
 static const char *outdir;
 static char *tmpdir;
@@ -266,17 +267,13 @@ main (int   argc,
   outdir = argv[1];
   g_mkdir_with_parents (outdir, 0755);
 
-  tmpdir = g_dir_make_tmp ("squint-screenshot-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmpdir, TRUE);
+  tmpdir = sq_test_make_xdg_tmpdir ("squint-screenshot-XXXXXX");
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
 
   fake = sq_fake_replicate_new ();
   sq_fake_replicate_set_token_delay_ms (fake, 60);
   sq_fake_replicate_set_answer_tokens (fake, 60);
-  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
-  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+  sq_test_setenv_fake (fake);
 
   app = sq_application_new ();
   g_application_set_flags (G_APPLICATION (app), G_APPLICATION_NON_UNIQUE);

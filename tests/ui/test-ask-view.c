@@ -97,8 +97,7 @@ fixture_set_up (Fixture       *fixture,
   g_settings_reset (settings, "model-settings");
 
   fixture->fake = sq_fake_replicate_new ();
-  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fixture->fake), TRUE);
-  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+  sq_test_setenv_fake (fixture->fake);
 
   fixture->workspace = sq_workspace_new ();
   sq_workspace_reload_client_async (fixture->workspace, NULL, sq_test_store_result_cb, &result);
@@ -700,10 +699,7 @@ main (int   argc,
 {
   int ret;
 
-  tmpdir = g_dir_make_tmp ("squint-ask-view-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmpdir, TRUE);
+  tmpdir = sq_test_make_xdg_tmpdir ("squint-ask-view-XXXXXX");
 
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();

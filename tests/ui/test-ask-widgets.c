@@ -18,6 +18,7 @@
 #include "sq-model-picker.h"
 #include "sq-rating.h"
 #include "sq-workspace.h"
+#include "sq-test-util.h"
 
 static char *tmpdir;
 
@@ -311,8 +312,7 @@ test_picker_add (void)
   GtkWidget *picker;
   gboolean done = FALSE;
 
-  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
-  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+  sq_test_setenv_fake (fake);
   sq_workspace_reload_client_async (workspace, NULL, reload_cb, &done);
   iterate_until (&done);
 
@@ -366,10 +366,7 @@ main (int   argc,
 {
   int ret;
 
-  tmpdir = g_dir_make_tmp ("squint-ask-widgets-XXXXXX", NULL);
-  g_setenv ("XDG_DATA_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", tmpdir, TRUE);
-  g_setenv ("XDG_CONFIG_HOME", tmpdir, TRUE);
+  tmpdir = sq_test_make_xdg_tmpdir ("squint-ask-widgets-XXXXXX");
   g_unsetenv ("REPLICATE_API_TOKEN");
   g_unsetenv ("REPLICATE_BASE_URL");
 

@@ -54,20 +54,6 @@ wait_for_token_source (SqTokenSource source)
     g_main_context_iteration (NULL, TRUE);
 }
 
-static char *
-keyring_lookup (void)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autoptr(GError) error = NULL;
-  char *token;
-
-  sq_token_store_lookup_async (NULL, sq_test_store_result_cb, &result);
-  token = sq_token_store_lookup_finish (sq_test_wait_result (&result), &error);
-  g_assert_no_error (error);
-
-  return token;
-}
-
 /* Every interactive control below @widget has an accessible name: a
  * label, a labelling relation, or (for buttons) a text label. */
 static guint
@@ -197,7 +183,7 @@ test_preferences_token (void)
   g_signal_emit_by_name (token_row, "apply");
   wait_for_token_source (SQ_TOKEN_SOURCE_KEYRING);
 
-  token = keyring_lookup ();
+  token = sq_test_keyring_lookup ();
   g_assert_cmpstr (token, ==, "r8_SmokeTestToken0123456789");
   g_clear_pointer (&token, g_free);
 
@@ -216,7 +202,7 @@ test_preferences_token (void)
   /* Remove it again. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (prefs), "prefs.remove-token", NULL));
   wait_for_token_source (SQ_TOKEN_SOURCE_NONE);
-  g_assert_null (keyring_lookup ());
+  g_assert_null (sq_test_keyring_lookup ());
   g_assert_cmpstr (gtk_stack_get_visible_child_name (ask_stack), ==, "connect");
 
   gtk_window_destroy (GTK_WINDOW (prefs));
@@ -300,7 +286,7 @@ test_preferences_env_token (void)
   g_assert_false (gtk_widget_get_sensitive (GTK_WIDGET (token_row)));
   g_assert_nonnull (strstr (adw_action_row_get_subtitle (status_row), "REPLICATE_API_TOKEN"));
   /* Nothing from the environment ends up in the keyring. */
-  g_assert_null (keyring_lookup ());
+  g_assert_null (sq_test_keyring_lookup ());
 
   gtk_window_destroy (GTK_WINDOW (prefs));
   g_unsetenv ("REPLICATE_API_TOKEN");
@@ -364,9 +350,7 @@ main (int   argc,
   tmpdir = g_dir_make_tmp ("squint-test-ui-XXXXXX", NULL);
   g_assert_nonnull (tmpdir);
   keyring_path = g_build_filename (tmpdir, "keyring", NULL);
-  g_setenv ("SECRET_BACKEND", "file", TRUE);
-  g_setenv ("SECRET_FILE_TEST_PATH", keyring_path, TRUE);
-  g_setenv ("SECRET_FILE_TEST_PASSWORD", "squint-test-password", TRUE);
+  sq_test_use_file_keyring (keyring_path);
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
   g_setenv ("GTK_A11Y", "test", TRUE);
   g_setenv ("NO_AT_BRIDGE", "1", TRUE);
