@@ -16,9 +16,7 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
-#include <signal.h>
 #include <string.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -37,9 +35,7 @@
 
 typedef enum
 {
-  PHASE_IMAGES,
-  PHASE_CLIENT,
-  PHASE_MODELS,
+  PHASE_SETUP,
   PHASE_ANSWERS,
   PHASE_DONE,
 } Phase;
@@ -60,11 +56,9 @@ typedef struct
 struct _Ask
 {
   GMainLoop          *loop;
-  GCancellable       *cancellable;
   Phase               phase;
-  guint               pending;       /* async operations in flight */
+  guint               pending;       /* answers in flight */
   int                 setup_status;  /* the exit status that ended the setup, or -1 */
-  guint               n_interrupts;
 
   /* Options */
   char               *prompt;
@@ -74,13 +68,7 @@ struct _Ask
   GPtrArray          *param_keys;    /* (element-type utf8) in command-line order */
   GPtrArray          *param_values;  /* (element-type utf8) */
 
-  SoupSession        *download_session;
-  SqReplicateClient  *client;
-  SqModelCatalog     *catalog;
-  SqModelCatalog     *offline_catalog;
-  GPtrArray          *models;        /* (element-type SqModel) by model_names index, NULL until resolved */
-  GPtrArray          *images;        /* (element-type SqImage) by image_args index */
-  GPtrArray          *settings;      /* (element-type GHashTable) model key → value, by model index */
+  SqCliSetup         *setup;         /* images, client, models, settings */
   GPtrArray          *answers;       /* (element-type Answer) */
 
   guint               n_finished;
@@ -94,14 +82,7 @@ struct _Ask
   gboolean            status_visible;
 };
 
-static void ask_next_phase (Ask *ask);
-
-/* For arrays with holes (what failed to load or resolve). */
-static void
-object_unref_nullable (gpointer object)
-{
-  g_clear_object (&object);
-}
+static void ask_answers_done (Ask *ask);
 
 static void
 answer_free (Answer *answer)
@@ -115,20 +96,13 @@ static void
 ask_free (Ask *ask)
 {
   g_clear_pointer (&ask->loop, g_main_loop_unref);
-  g_clear_object (&ask->cancellable);
   g_clear_pointer (&ask->prompt, g_free);
   g_clear_pointer (&ask->model_names, g_strfreev);
   g_clear_pointer (&ask->image_args, g_strfreev);
   g_clear_pointer (&ask->param_keys, g_ptr_array_unref);
   g_clear_pointer (&ask->param_values, g_ptr_array_unref);
   g_clear_pointer (&ask->answers, g_ptr_array_unref);
-  g_clear_pointer (&ask->settings, g_ptr_array_unref);
-  g_clear_pointer (&ask->models, g_ptr_array_unref);
-  g_clear_pointer (&ask->images, g_ptr_array_unref);
-  g_clear_object (&ask->catalog);
-  g_clear_object (&ask->offline_catalog);
-  g_clear_object (&ask->client);
-  g_clear_object (&ask->download_session);
+  g_clear_pointer (&ask->setup, _sq_cli_setup_free);
   g_free (ask);
 }
 
@@ -138,14 +112,14 @@ static SqModel *
 ask_get_model (Ask   *ask,
                guint  index)
 {
-  return g_ptr_array_index (ask->models, index);
+  return g_ptr_array_index (ask->setup->models, index);
 }
 
 static SqImage *
 ask_get_image (Ask   *ask,
                guint  index)
 {
-  return g_ptr_array_index (ask->images, index);
+  return g_ptr_array_index (ask->setup->images, index);
 }
 
 static const char *
@@ -185,22 +159,14 @@ ask_show_status (Ask *ask)
 
   switch (ask->phase)
     {
-    case PHASE_IMAGES:
-      text = g_strdup (_("Loading images…"));
-      break;
-
-    case PHASE_CLIENT:
-      text = NULL;
-      break;
-
-    case PHASE_MODELS:
-      text = g_strdup (_("Looking up models…"));
+    case PHASE_SETUP:
+      text = g_strdup (_sq_cli_setup_get_status_text (ask->setup));
       break;
 
     case PHASE_ANSWERS:
       if (ask->n_finished == ask->answers->len)
         text = NULL;
-      else if (ask->n_interrupts > 0)
+      else if (ask->setup->n_interrupts > 0)
         text = g_strdup (_("Canceling… (press Ctrl+C again to quit at once)"));
       else if (ask->stream_single && ask->stdout_dirty)
         text = NULL; /* the answer itself shows the progress */
@@ -245,41 +211,12 @@ ask_printerr (Ask        *ask,
 }
 
 static void
-ask_set_setup_status (Ask *ask,
-                      int  status)
-{
-  ask->setup_status = MAX (ask->setup_status, status);
-}
-
-static void
 ask_op_done (Ask *ask)
 {
   g_assert (ask->pending > 0);
 
   if (--ask->pending == 0)
-    ask_next_phase (ask);
-}
-
-/* Signals */
-
-static gboolean
-ask_signal_cb (gpointer user_data)
-{
-  Ask *ask = user_data;
-
-  if (ask->n_interrupts++ > 0)
-    {
-      /* The second one: leave now, with whatever was printed. */
-      fflush (stdout);
-      fflush (stderr);
-      _exit (SQ_EXIT_INTERRUPTED);
-    }
-
-  g_debug ("Interrupted: canceling everything");
-  g_cancellable_cancel (ask->cancellable);
-  ask_show_status (ask);
-
-  return G_SOURCE_CONTINUE;
+    ask_answers_done (ask);
 }
 
 /* Output */
@@ -533,7 +470,7 @@ answer_start (Answer     *answer,
 {
   Ask *ask = answer->ask;
   SqModel *model = ask_get_model (ask, answer->model_index);
-  GHashTable *settings = g_ptr_array_index (ask->settings, answer->model_index);
+  GHashTable *settings = g_ptr_array_index (ask->setup->settings, answer->model_index);
   g_autoptr(JsonObject) input = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -544,12 +481,12 @@ answer_start (Answer     *answer,
       return;
     }
 
-  answer->prediction = sq_prediction_new (ask->client, sq_model_get_ref (model), input);
+  answer->prediction = sq_prediction_new (ask->setup->client, sq_model_get_ref (model), input);
   g_signal_connect (answer->prediction, "delta", G_CALLBACK (prediction_delta_cb), answer);
   g_signal_connect (answer->prediction, "text-reset", G_CALLBACK (prediction_text_reset_cb), answer);
 
   ask->pending++;
-  sq_prediction_run_async (answer->prediction, ask->cancellable, prediction_run_cb, answer);
+  sq_prediction_run_async (answer->prediction, ask->setup->cancellable, prediction_run_cb, answer);
 }
 
 typedef struct
@@ -577,7 +514,7 @@ prepare_input_cb (GObject      *object,
       if (answer->image_index != data->image_index)
         continue;
 
-      if (image_input != NULL && !g_cancellable_is_cancelled (ask->cancellable))
+      if (image_input != NULL && !g_cancellable_is_cancelled (ask->setup->cancellable))
         answer_start (answer, image_input);
       else if (image_input != NULL)
         answer_finish (answer, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED, "Canceled"));
@@ -591,9 +528,9 @@ prepare_input_cb (GObject      *object,
 static void
 ask_start_answers (Ask *ask)
 {
-  for (guint m = 0; m < ask->models->len; m++)
+  for (guint m = 0; m < ask->setup->models->len; m++)
     {
-      for (guint i = 0; i < ask->images->len; i++)
+      for (guint i = 0; i < ask->setup->images->len; i++)
         {
           Answer *answer = g_new0 (Answer, 1);
 
@@ -608,242 +545,62 @@ ask_start_answers (Ask *ask)
   ask->phase = PHASE_ANSWERS;
   ask_show_status (ask);
 
-  for (guint i = 0; i < ask->images->len; i++)
+  for (guint i = 0; i < ask->setup->images->len; i++)
     {
       PrepareData *data = g_new0 (PrepareData, 1);
 
       data->ask = ask;
       data->image_index = i;
       ask->pending++;
-      sq_image_prepare_input_async (ask_get_image (ask, i), ask->client, ask->cancellable,
+      sq_image_prepare_input_async (ask_get_image (ask, i), ask->setup->client, ask->setup->cancellable,
                                     prepare_input_cb, data);
     }
 }
 
-/* Phase 3: parameters, checked against every model before anything is sent. */
-
-static gboolean
-ask_check_settings (Ask *ask)
-{
-  return _sq_cli_build_settings ("ask", ask->models, ask->model_names,
-                                 ask->param_keys, ask->param_values, ask->settings);
-}
-
-/* Phase 2: the models. */
-
-typedef struct
-{
-  Ask   *ask;
-  guint  model_index;
-} ResolveData;
+/* The setup: images, client, models and parameters (SqCliSetup). */
 
 static void
-resolve_model_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+setup_show_status_cb (gpointer user_data)
 {
-  g_autofree ResolveData *data = user_data;
-  Ask *ask = data->ask;
-  const char *name = ask->model_names[data->model_index];
-  g_autoptr(SqModel) model = NULL;
-  g_autoptr(GError) error = NULL;
-
-  model = sq_model_catalog_resolve_finish (SQ_MODEL_CATALOG (object), result, &error);
-  if (model != NULL)
-    {
-      g_ptr_array_index (ask->models, data->model_index) = g_steal_pointer (&model);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
-    }
-  else
-    {
-      ask_clear_status (ask);
-      ask_set_setup_status (ask, _sq_cli_report_model_error ("ask", name, error));
-    }
-
-  ask_op_done (ask);
+  ask_show_status (user_data);
 }
 
-/* Resolves the models that are still missing: with @online FALSE only the
- * aliases, from their built-in schemas (or the cache) without the network;
- * with @online TRUE the rest, through the client. */
 static void
-ask_resolve_models (Ask      *ask,
-                    gboolean  online)
+setup_clear_status_cb (gpointer user_data)
 {
-  SqModelCatalog *catalog;
-
-  if (online)
-    {
-      g_assert (ask->client != NULL);
-      ask->catalog = sq_model_catalog_new (ask->client, NULL);
-      catalog = ask->catalog;
-    }
-  else
-    {
-      ask->offline_catalog = sq_model_catalog_new (NULL, NULL);
-      catalog = ask->offline_catalog;
-    }
-
-  for (guint m = 0; ask->model_names[m] != NULL; m++)
-    {
-      ResolveData *data;
-
-      if (m >= ask->models->len)
-        g_ptr_array_add (ask->models, NULL);
-
-      if (g_ptr_array_index (ask->models, m) != NULL)
-        continue;
-      if (!online && sq_model_alias_lookup (ask->model_names[m]) == NULL)
-        continue;
-
-      data = g_new0 (ResolveData, 1);
-      data->ask = ask;
-      data->model_index = m;
-      ask->pending++;
-      sq_model_catalog_resolve_async (catalog, ask->model_names[m], ask->cancellable,
-                                      resolve_model_cb, data);
-    }
+  ask_clear_status (user_data);
 }
 
-/* Phase 1b: the client (token and base URL). */
-
 static void
-create_client_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+setup_finished_cb (int      status,
+                   gpointer user_data)
 {
   Ask *ask = user_data;
-  g_autoptr(GError) error = NULL;
 
-  ask->client = sq_config_create_client_finish (result, &error);
-  if (ask->client == NULL)
+  if (status >= 0)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
-        }
-      else
-        {
-          ask_clear_status (ask);
-          _sq_cli_printerr ("ask", "%s", error->message);
-          ask_set_setup_status (ask, SQ_EXIT_CONFIG);
-        }
-    }
-
-  ask_op_done (ask);
-}
-
-/* Phase 1: the images, each decoded before anything is sent. */
-
-typedef struct
-{
-  Ask   *ask;
-  guint  image_index;
-} LoadData;
-
-static void
-load_image_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autofree LoadData *data = user_data;
-  Ask *ask = data->ask;
-  g_autoptr(SqImage) image = NULL;
-  g_autoptr(GError) error = NULL;
-
-  image = sq_image_load_finish (result, &error);
-  if (image != NULL)
-    {
-      g_ptr_array_index (ask->images, data->image_index) = g_steal_pointer (&image);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
-    }
-  else
-    {
-      ask_clear_status (ask);
-      ask_set_setup_status (ask, _sq_cli_report_image_error ("ask", ask->image_args[data->image_index],
-                                                             error));
-    }
-
-  ask_op_done (ask);
-}
-
-static void
-ask_load_images (Ask *ask)
-{
-  ask->phase = PHASE_IMAGES;
-  ask_show_status (ask);
-
-  ask_resolve_models (ask, FALSE);
-
-  for (guint i = 0; ask->image_args[i] != NULL; i++)
-    {
-      const char *arg = ask->image_args[i];
-      LoadData *data = g_new0 (LoadData, 1);
-
-      g_ptr_array_add (ask->images, NULL);
-      data->ask = ask;
-      data->image_index = i;
-      ask->pending++;
-      _sq_cli_load_image_async (arg, &ask->download_session, ask->cancellable, load_image_cb, data);
-    }
-}
-
-static void
-ask_next_phase (Ask *ask)
-{
-  ask_clear_status (ask);
-
-  if (g_cancellable_is_cancelled (ask->cancellable) && ask->phase != PHASE_ANSWERS)
-    ask_set_setup_status (ask, SQ_EXIT_INTERRUPTED);
-
-  if (ask->setup_status >= 0)
-    {
+      ask->setup_status = status;
       ask->phase = PHASE_DONE;
       g_main_loop_quit (ask->loop);
       return;
     }
 
-  switch (ask->phase)
-    {
-    case PHASE_IMAGES:
-      ask->phase = PHASE_CLIENT;
-      ask_show_status (ask);
-      ask->pending++;
-      sq_config_create_client_async (ask->cancellable, create_client_cb, ask);
-      break;
+  ask_start_answers (ask);
+}
 
-    case PHASE_CLIENT:
-      ask->phase = PHASE_MODELS;
-      ask_show_status (ask);
-      ask_resolve_models (ask, TRUE);
-      if (ask->pending == 0)
-        ask_next_phase (ask);
-      break;
+static const SqCliSetupCallbacks setup_callbacks = {
+  setup_show_status_cb,
+  setup_clear_status_cb,
+  setup_finished_cb,
+};
 
-    case PHASE_MODELS:
-      if (!ask_check_settings (ask))
-        {
-          ask_set_setup_status (ask, SQ_EXIT_USAGE);
-          ask->phase = PHASE_DONE;
-          g_main_loop_quit (ask->loop);
-          return;
-        }
-      ask_start_answers (ask);
-      break;
-
-    case PHASE_ANSWERS:
-    case PHASE_DONE:
-    default:
-      ask->phase = PHASE_DONE;
-      g_main_loop_quit (ask->loop);
-      break;
-    }
+/* Every answer has ended. */
+static void
+ask_answers_done (Ask *ask)
+{
+  ask_clear_status (ask);
+  ask->phase = PHASE_DONE;
+  g_main_loop_quit (ask->loop);
 }
 
 /* Options */
@@ -956,16 +713,11 @@ _sq_cli_ask_run (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_auto(GStrv) params = NULL;
   g_auto(GStrv) rest = NULL;
-  guint sigint_id;
-  guint sigterm_id;
   int status;
 
   ask->setup_status = -1;
   ask->param_keys = g_ptr_array_new_with_free_func (g_free);
   ask->param_values = g_ptr_array_new_with_free_func (g_free);
-  ask->models = g_ptr_array_new_with_free_func (object_unref_nullable);
-  ask->images = g_ptr_array_new_with_free_func (object_unref_nullable);
-  ask->settings = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
   ask->answers = g_ptr_array_new_with_free_func ((GDestroyNotify) answer_free);
 
   context = ask_context_new (&ask->model_names, &ask->image_args, &params, &ask->json, &rest);
@@ -979,20 +731,18 @@ _sq_cli_ask_run (int    argc,
     }
 
   ask->stderr_tty = isatty (STDERR_FILENO);
-  ask->cancellable = g_cancellable_new ();
   ask->loop = g_main_loop_new (NULL, FALSE);
+  ask->setup = _sq_cli_setup_new ("ask", ask->model_names, ask->image_args,
+                                  ask->param_keys, ask->param_values, &setup_callbacks, ask);
+  ask->phase = PHASE_SETUP;
 
-  sigint_id = g_unix_signal_add (SIGINT, ask_signal_cb, ask);
-  sigterm_id = g_unix_signal_add (SIGTERM, ask_signal_cb, ask);
-
-  ask_load_images (ask);
+  _sq_cli_setup_start (ask->setup);
   g_main_loop_run (ask->loop);
 
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  _sq_cli_setup_stop_signals (ask->setup);
   ask_clear_status (ask);
 
-  if (ask->n_interrupts > 0)
+  if (ask->setup->n_interrupts > 0)
     status = SQ_EXIT_INTERRUPTED;
   else if (ask->setup_status >= 0)
     status = ask->setup_status;

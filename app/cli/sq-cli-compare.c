@@ -22,8 +22,6 @@
 #include "config.h"
 
 #include <glib/gi18n.h>
-#include <glib-unix.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,9 +43,7 @@
 
 typedef enum
 {
-  PHASE_IMAGES,
-  PHASE_CLIENT,
-  PHASE_MODELS,
+  PHASE_SETUP,
   PHASE_GRID,
   PHASE_DONE,
 } Phase;
@@ -55,11 +51,8 @@ typedef enum
 typedef struct
 {
   GMainLoop          *loop;
-  GCancellable       *cancellable;
   Phase               phase;
-  guint               pending;
   int                 setup_status;  /* the exit status that ended the setup, or -1 */
-  guint               n_interrupts;
 
   /* Options */
   char              **model_names;
@@ -71,15 +64,9 @@ typedef struct
   GPtrArray          *param_keys;    /* (element-type utf8) */
   GPtrArray          *param_values;  /* (element-type utf8) */
 
-  SoupSession        *download_session;
-  SqReplicateClient  *client;
-  SqModelCatalog     *catalog;
-  SqModelCatalog     *offline_catalog;
+  SqCliSetup         *setup;         /* images, client, models, settings */
   SqProject          *project;
   SqGridRun          *grid;
-  GPtrArray          *models;        /* (element-type SqModel) by model_names index, NULL until resolved */
-  GPtrArray          *images;        /* (element-type SqImage) by image_args index */
-  GPtrArray          *settings;      /* (element-type GHashTable) by model index */
 
   gint64              start_us;
   guint               n_reported;
@@ -89,14 +76,6 @@ typedef struct
   gboolean            status_visible;
 } Compare;
 
-static void compare_next_phase (Compare *self);
-
-static void
-object_unref_nullable (gpointer object)
-{
-  g_clear_object (&object);
-}
-
 static void
 compare_free (Compare *self)
 {
@@ -104,21 +83,14 @@ compare_free (Compare *self)
     g_signal_handlers_disconnect_by_data (self->grid, self);
   g_clear_object (&self->grid);
   g_clear_pointer (&self->loop, g_main_loop_unref);
-  g_clear_object (&self->cancellable);
   g_clear_pointer (&self->model_names, g_strfreev);
   g_clear_pointer (&self->image_args, g_strfreev);
   g_clear_pointer (&self->prompts, g_strfreev);
   g_clear_pointer (&self->project_path, g_free);
   g_clear_pointer (&self->param_keys, g_ptr_array_unref);
   g_clear_pointer (&self->param_values, g_ptr_array_unref);
-  g_clear_pointer (&self->settings, g_ptr_array_unref);
-  g_clear_pointer (&self->models, g_ptr_array_unref);
-  g_clear_pointer (&self->images, g_ptr_array_unref);
-  g_clear_object (&self->catalog);
-  g_clear_object (&self->offline_catalog);
-  g_clear_object (&self->client);
+  g_clear_pointer (&self->setup, _sq_cli_setup_free);
   g_clear_object (&self->project);
-  g_clear_object (&self->download_session);
   g_clear_error (&self->run_error);
   g_free (self);
 }
@@ -159,16 +131,12 @@ compare_show_status (Compare *self)
 
   switch (self->phase)
     {
-    case PHASE_IMAGES:
-      text = g_strdup (_("Loading images…"));
-      break;
-
-    case PHASE_MODELS:
-      text = g_strdup (_("Looking up models…"));
+    case PHASE_SETUP:
+      text = g_strdup (_sq_cli_setup_get_status_text (self->setup));
       break;
 
     case PHASE_GRID:
-      if (self->n_interrupts > 0)
+      if (self->setup->n_interrupts > 0)
         {
           text = g_strdup (_("Canceling… (press Ctrl+C again to quit at once)"));
         }
@@ -195,7 +163,6 @@ compare_show_status (Compare *self)
         }
       break;
 
-    case PHASE_CLIENT:
     case PHASE_DONE:
     default:
       break;
@@ -319,7 +286,7 @@ compare_print_summary (Compare *self)
 
   compare_clear_status (self);
 
-  if (sq_grid_run_get_n_cells (grid) == 0 && self->n_interrupts > 0)
+  if (sq_grid_run_get_n_cells (grid) == 0 && self->setup->n_interrupts > 0)
     {
       fprintf (stdout, "%s\n", _("Canceled before any cell started."));
       fflush (stdout);
@@ -377,18 +344,18 @@ grid_run_cb (GObject      *object,
 static void
 compare_start_grid (Compare *self)
 {
-  self->grid = sq_grid_run_new (self->project, self->client, self->catalog);
+  self->grid = sq_grid_run_new (self->project, self->setup->client, self->setup->catalog);
 
   for (guint p = 0; self->prompts[p] != NULL; p++)
     sq_grid_run_add_prompt (self->grid, self->prompts[p]);
-  for (guint i = 0; i < self->images->len; i++)
-    sq_grid_run_add_image (self->grid, g_ptr_array_index (self->images, i));
-  for (guint m = 0; m < self->models->len; m++)
+  for (guint i = 0; i < self->setup->images->len; i++)
+    sq_grid_run_add_image (self->grid, g_ptr_array_index (self->setup->images, i));
+  for (guint m = 0; m < self->setup->models->len; m++)
     {
       g_autoptr(GError) error = NULL;
 
-      if (!sq_grid_run_add_model (self->grid, g_ptr_array_index (self->models, m),
-                                  g_ptr_array_index (self->settings, m), &error))
+      if (!sq_grid_run_add_model (self->grid, g_ptr_array_index (self->setup->models, m),
+                                  g_ptr_array_index (self->setup->settings, m), &error))
         {
           _sq_cli_printerr ("compare", "%s", error->message);
           self->setup_status = SQ_EXIT_USAGE;
@@ -411,242 +378,45 @@ compare_start_grid (Compare *self)
   self->start_us = g_get_monotonic_time ();
   compare_show_status (self);
 
-  sq_grid_run_run_async (self->grid, self->cancellable, grid_run_cb, self);
+  sq_grid_run_run_async (self->grid, self->setup->cancellable, grid_run_cb, self);
 }
 
-/* Phases 1 to 3: images, client, models (as ask does) */
+/* The setup: images, client, models and parameters, as ask does (SqCliSetup). */
 
 static void
-compare_set_setup_status (Compare *self,
-                          int      status)
+setup_show_status_cb (gpointer user_data)
 {
-  self->setup_status = MAX (self->setup_status, status);
-}
-
-static void
-compare_op_done (Compare *self)
-{
-  g_assert (self->pending > 0);
-
-  if (--self->pending == 0)
-    compare_next_phase (self);
-}
-
-typedef struct
-{
-  Compare *self;
-  guint    index;
-} IndexData;
-
-static void
-resolve_model_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  g_autofree IndexData *data = user_data;
-  Compare *self = data->self;
-  g_autoptr(SqModel) model = NULL;
-  g_autoptr(GError) error = NULL;
-
-  model = sq_model_catalog_resolve_finish (SQ_MODEL_CATALOG (object), result, &error);
-  if (model != NULL)
-    {
-      g_ptr_array_index (self->models, data->index) = g_steal_pointer (&model);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      compare_set_setup_status (self, SQ_EXIT_INTERRUPTED);
-    }
-  else
-    {
-      compare_clear_status (self);
-      compare_set_setup_status (self, _sq_cli_report_model_error ("compare", self->model_names[data->index],
-                                                                  error));
-    }
-
-  compare_op_done (self);
+  compare_show_status (user_data);
 }
 
 static void
-create_client_cb (GObject      *object,
-                  GAsyncResult *result,
-                  gpointer      user_data)
+setup_clear_status_cb (gpointer user_data)
+{
+  compare_clear_status (user_data);
+}
+
+static void
+setup_finished_cb (int      status,
+                   gpointer user_data)
 {
   Compare *self = user_data;
-  g_autoptr(GError) error = NULL;
 
-  self->client = sq_config_create_client_finish (result, &error);
-  if (self->client == NULL)
+  if (status >= 0)
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        {
-          compare_set_setup_status (self, SQ_EXIT_INTERRUPTED);
-        }
-      else
-        {
-          compare_clear_status (self);
-          _sq_cli_printerr ("compare", "%s", error->message);
-          compare_set_setup_status (self, SQ_EXIT_CONFIG);
-        }
-    }
-
-  compare_op_done (self);
-}
-
-static void
-load_image_cb (GObject      *object,
-               GAsyncResult *result,
-               gpointer      user_data)
-{
-  g_autofree IndexData *data = user_data;
-  Compare *self = data->self;
-  g_autoptr(SqImage) image = NULL;
-  g_autoptr(GError) error = NULL;
-
-  image = sq_image_load_finish (result, &error);
-  if (image != NULL)
-    {
-      g_ptr_array_index (self->images, data->index) = g_steal_pointer (&image);
-    }
-  else if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      compare_set_setup_status (self, SQ_EXIT_INTERRUPTED);
-    }
-  else
-    {
-      compare_clear_status (self);
-      compare_set_setup_status (self, _sq_cli_report_image_error ("compare", self->image_args[data->index],
-                                                                  error));
-    }
-
-  compare_op_done (self);
-}
-
-/* As squint ask does: the aliases first, offline, from their built-in
- * schemas (or the cache) while the images load; then, with @online, the
- * other models through the API. */
-static void
-compare_resolve_models (Compare        *self,
-                        SqModelCatalog *catalog,
-                        gboolean        online)
-{
-  for (guint m = 0; self->model_names[m] != NULL; m++)
-    {
-      IndexData *data;
-
-      if (m >= self->models->len)
-        g_ptr_array_add (self->models, NULL);
-
-      if (g_ptr_array_index (self->models, m) != NULL)
-        continue;
-      if (!online && sq_model_alias_lookup (self->model_names[m]) == NULL)
-        continue;
-
-      data = g_new0 (IndexData, 1);
-      data->self = self;
-      data->index = m;
-      self->pending++;
-      sq_model_catalog_resolve_async (catalog, self->model_names[m], self->cancellable,
-                                      resolve_model_cb, data);
-    }
-}
-
-static void
-compare_next_phase (Compare *self)
-{
-  compare_clear_status (self);
-
-  if (g_cancellable_is_cancelled (self->cancellable))
-    compare_set_setup_status (self, SQ_EXIT_INTERRUPTED);
-
-  if (self->setup_status >= 0)
-    {
+      self->setup_status = status;
       self->phase = PHASE_DONE;
       g_main_loop_quit (self->loop);
       return;
     }
 
-  switch (self->phase)
-    {
-    case PHASE_IMAGES:
-      self->phase = PHASE_CLIENT;
-      self->pending++;
-      sq_config_create_client_async (self->cancellable, create_client_cb, self);
-      break;
-
-    case PHASE_CLIENT:
-      self->phase = PHASE_MODELS;
-      compare_show_status (self);
-      self->catalog = sq_model_catalog_new (self->client, NULL);
-      compare_resolve_models (self, self->catalog, TRUE);
-      if (self->pending == 0)
-        compare_next_phase (self);
-      break;
-
-    case PHASE_MODELS:
-      if (!_sq_cli_build_settings ("compare", self->models, self->model_names,
-                                   self->param_keys, self->param_values, self->settings))
-        {
-          compare_set_setup_status (self, SQ_EXIT_USAGE);
-          self->phase = PHASE_DONE;
-          g_main_loop_quit (self->loop);
-          return;
-        }
-      compare_start_grid (self);
-      break;
-
-    case PHASE_GRID:
-    case PHASE_DONE:
-    default:
-      self->phase = PHASE_DONE;
-      g_main_loop_quit (self->loop);
-      break;
-    }
+  compare_start_grid (self);
 }
 
-static void
-compare_load_images (Compare *self)
-{
-  self->phase = PHASE_IMAGES;
-  compare_show_status (self);
-
-  self->offline_catalog = sq_model_catalog_new (NULL, NULL);
-  compare_resolve_models (self, self->offline_catalog, FALSE);
-
-  for (guint i = 0; self->image_args[i] != NULL; i++)
-    {
-      IndexData *data = g_new0 (IndexData, 1);
-
-      g_ptr_array_add (self->images, NULL);
-      data->self = self;
-      data->index = i;
-      self->pending++;
-      _sq_cli_load_image_async (self->image_args[i], &self->download_session, self->cancellable,
-                                load_image_cb, data);
-    }
-}
-
-/* Signals */
-
-static gboolean
-compare_signal_cb (gpointer user_data)
-{
-  Compare *self = user_data;
-
-  if (self->n_interrupts++ > 0)
-    {
-      /* The second one: leave now. Every finished cell is already saved. */
-      fflush (stdout);
-      fflush (stderr);
-      _exit (SQ_EXIT_INTERRUPTED);
-    }
-
-  g_debug ("Interrupted: canceling the grid");
-  g_cancellable_cancel (self->cancellable);
-  compare_show_status (self);
-
-  return G_SOURCE_CONTINUE;
-}
+static const SqCliSetupCallbacks setup_callbacks = {
+  setup_show_status_cb,
+  setup_clear_status_cb,
+  setup_finished_cb,
+};
 
 /* Options */
 
@@ -825,17 +595,12 @@ _sq_cli_compare_run (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_auto(GStrv) params = NULL;
   g_auto(GStrv) rest = NULL;
-  guint sigint_id;
-  guint sigterm_id;
   int status;
 
   self->setup_status = -1;
   self->jobs = -1;  /* not given */
   self->param_keys = g_ptr_array_new_with_free_func (g_free);
   self->param_values = g_ptr_array_new_with_free_func (g_free);
-  self->models = g_ptr_array_new_with_free_func (object_unref_nullable);
-  self->images = g_ptr_array_new_with_free_func (object_unref_nullable);
-  self->settings = g_ptr_array_new_with_free_func ((GDestroyNotify) g_hash_table_unref);
 
   context = compare_context_new (&self->model_names, &self->image_args, &self->prompts,
                                  &self->project_path, &self->jobs, &params, &self->rerun, &rest);
@@ -853,20 +618,18 @@ _sq_cli_compare_run (int    argc,
     return status;
 
   self->stderr_tty = isatty (STDERR_FILENO);
-  self->cancellable = g_cancellable_new ();
   self->loop = g_main_loop_new (NULL, FALSE);
+  self->setup = _sq_cli_setup_new ("compare", self->model_names, self->image_args,
+                                   self->param_keys, self->param_values, &setup_callbacks, self);
+  self->phase = PHASE_SETUP;
 
-  sigint_id = g_unix_signal_add (SIGINT, compare_signal_cb, self);
-  sigterm_id = g_unix_signal_add (SIGTERM, compare_signal_cb, self);
-
-  compare_load_images (self);
+  _sq_cli_setup_start (self->setup);
   g_main_loop_run (self->loop);
 
-  g_source_remove (sigint_id);
-  g_source_remove (sigterm_id);
+  _sq_cli_setup_stop_signals (self->setup);
   compare_clear_status (self);
 
-  if (self->n_interrupts > 0)
+  if (self->setup->n_interrupts > 0)
     status = SQ_EXIT_INTERRUPTED;
   else if (self->setup_status >= 0)
     status = self->setup_status;

@@ -9,6 +9,8 @@
 #include <libsoup/soup.h>
 
 #include "sq-cli.h"
+#include "sq-model-catalog.h"
+#include "sq-replicate-client.h"
 
 G_BEGIN_DECLS
 
@@ -88,5 +90,80 @@ gboolean        _sq_cli_build_settings      (const char   *command,
                                              GPtrArray    *keys,
                                              GPtrArray    *values,
                                              GPtrArray    *out_settings);
+
+/* The setup that ask and compare share: the images load (and the model
+ * aliases resolve offline, from their built-in schemas or the cache)
+ * while nothing is sent; then the client is made (token and base URL);
+ * then the other models resolve through the API; then the -p parameters
+ * are checked against every model. Errors are reported as they come, with
+ * the exit status each calls for. SIGINT and SIGTERM cancel everything;
+ * a second one exits at once with SQ_EXIT_INTERRUPTED. */
+
+typedef enum
+{
+  SQ_CLI_SETUP_IMAGES,
+  SQ_CLI_SETUP_CLIENT,
+  SQ_CLI_SETUP_MODELS,
+  SQ_CLI_SETUP_DONE,
+} SqCliSetupPhase;
+
+typedef struct
+{
+  /* The phase changed, or an interruption came: show it (see
+   * _sq_cli_setup_get_status_text()). */
+  void (*show_status)  (gpointer user_data);
+  /* An error is about to go to stderr: take any status line away. */
+  void (*clear_status) (gpointer user_data);
+  /* The setup ended: @status is -1 when everything is ready, else the
+   * exit status the failure calls for. */
+  void (*finished)     (int      status,
+                        gpointer user_data);
+} SqCliSetupCallbacks;
+
+typedef struct
+{
+  /* For the command to read. */
+  SqCliSetupPhase            phase;
+  GCancellable              *cancellable;
+  guint                      n_interrupts;
+  SqReplicateClient         *client;
+  SqModelCatalog            *catalog;       /* the online one, with client */
+  GPtrArray                 *models;        /* (element-type SqModel) by model_names index */
+  GPtrArray                 *images;        /* (element-type SqImage) by image_args index */
+  GPtrArray                 *settings;      /* (element-type GHashTable) model key → value, by model index */
+
+  /* Private. */
+  const char                *command;
+  char * const              *model_names;   /* unowned */
+  char * const              *image_args;    /* unowned */
+  GPtrArray                 *param_keys;    /* unowned */
+  GPtrArray                 *param_values;  /* unowned */
+  const SqCliSetupCallbacks *callbacks;
+  gpointer                   user_data;
+  guint                      pending;
+  int                        status;
+  SoupSession               *download_session;
+  SqModelCatalog            *offline_catalog;
+  guint                      sigint_id;
+  guint                      sigterm_id;
+} SqCliSetup;
+
+SqCliSetup     *_sq_cli_setup_new             (const char                *command,
+                                               char * const              *model_names,
+                                               char * const              *image_args,
+                                               GPtrArray                 *param_keys,
+                                               GPtrArray                 *param_values,
+                                               const SqCliSetupCallbacks *callbacks,
+                                               gpointer                   user_data);
+void            _sq_cli_setup_free            (SqCliSetup                *setup);
+/* Starts watching SIGINT and SIGTERM and starts the setup; the callbacks
+ * run from the main loop. */
+void            _sq_cli_setup_start           (SqCliSetup                *setup);
+/* Stops watching SIGINT and SIGTERM. */
+void            _sq_cli_setup_stop_signals    (SqCliSetup                *setup);
+/* What the status line says while the setup runs, or NULL. */
+const char     *_sq_cli_setup_get_status_text (SqCliSetup                *setup);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SqCliSetup, _sq_cli_setup_free)
 
 G_END_DECLS
