@@ -141,12 +141,7 @@ answer_get_image_name (Answer *answer)
 static void
 ask_clear_status (Ask *ask)
 {
-  if (!ask->status_visible)
-    return;
-
-  fputs ("\r\033[K", stderr);
-  fflush (stderr);
-  ask->status_visible = FALSE;
+  _sq_cli_status_clear (&ask->status_visible);
 }
 
 static void
@@ -194,9 +189,7 @@ ask_show_status (Ask *ask)
   if (ask->stdout_dirty && isatty (STDOUT_FILENO))
     return;
 
-  fprintf (stderr, "%s", text);
-  fflush (stderr);
-  ask->status_visible = TRUE;
+  _sq_cli_status_show (&ask->status_visible, text);
 }
 
 /* Prints an error for one answer, or for the command. */
@@ -220,18 +213,6 @@ ask_op_done (Ask *ask)
 }
 
 /* Output */
-
-static void
-json_add_string_or_null (JsonBuilder *builder,
-                         const char  *member,
-                         const char  *value)
-{
-  json_builder_set_member_name (builder, member);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
 
 static void
 json_add_ms_or_null (JsonBuilder *builder,
@@ -283,19 +264,19 @@ answer_print_json (Answer *answer)
   g_autofree char *line = NULL;
 
   json_builder_begin_object (builder);
-  json_add_string_or_null (builder, "model", sq_model_get_display_name (model));
-  json_add_string_or_null (builder, "model_ref", sq_model_get_ref (model));
-  json_add_string_or_null (builder, "prompt", ask->prompt);
-  json_add_string_or_null (builder, "image", answer_get_image_name (answer));
-  json_add_string_or_null (builder, "response", answer_get_text (answer));
-  json_add_string_or_null (builder, "status", answer_get_status (answer));
-  json_add_string_or_null (builder, "error", answer->error != NULL ? answer->error->message : NULL);
+  _sq_cli_json_add_string_or_null (builder, "model", sq_model_get_display_name (model));
+  _sq_cli_json_add_string_or_null (builder, "model_ref", sq_model_get_ref (model));
+  _sq_cli_json_add_string_or_null (builder, "prompt", ask->prompt);
+  _sq_cli_json_add_string_or_null (builder, "image", answer_get_image_name (answer));
+  _sq_cli_json_add_string_or_null (builder, "response", answer_get_text (answer));
+  _sq_cli_json_add_string_or_null (builder, "status", answer_get_status (answer));
+  _sq_cli_json_add_string_or_null (builder, "error", answer->error != NULL ? answer->error->message : NULL);
   /* Nobody rated these yet: unrated is null, never 0. */
-  json_add_string_or_null (builder, "correctness", NULL);
-  json_add_string_or_null (builder, "relevance", NULL);
-  json_add_string_or_null (builder, "notes", NULL);
-  json_add_string_or_null (builder, "prediction_id",
-                           prediction != NULL ? sq_prediction_get_id (prediction) : NULL);
+  _sq_cli_json_add_string_or_null (builder, "correctness", NULL);
+  _sq_cli_json_add_string_or_null (builder, "relevance", NULL);
+  _sq_cli_json_add_string_or_null (builder, "notes", NULL);
+  _sq_cli_json_add_string_or_null (builder, "prediction_id",
+                                   prediction != NULL ? sq_prediction_get_id (prediction) : NULL);
   json_add_ms_or_null (builder, "ttft_ms", prediction != NULL ? sq_prediction_get_ttft_ms (prediction) : -1);
   json_add_ms_or_null (builder, "total_ms", prediction != NULL ? sq_prediction_get_total_ms (prediction) : -1);
   json_builder_end_object (builder);

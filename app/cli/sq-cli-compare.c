@@ -102,12 +102,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Compare, compare_free)
 static void
 compare_clear_status (Compare *self)
 {
-  if (!self->status_visible)
-    return;
-
-  fputs ("\r\033[K", stderr);
-  fflush (stderr);
-  self->status_visible = FALSE;
+  _sq_cli_status_clear (&self->status_visible);
 }
 
 static char *
@@ -172,9 +167,7 @@ compare_show_status (Compare *self)
   if (text == NULL)
     return;
 
-  fputs (text, stderr);
-  fflush (stderr);
-  self->status_visible = TRUE;
+  _sq_cli_status_show (&self->status_visible, text);
 }
 
 /* Text from the project or from Replicate for a one-line report: control

@@ -196,18 +196,6 @@ add_double_or_null (JsonBuilder *builder,
 }
 
 static void
-add_string_or_null (JsonBuilder *builder,
-                    const char  *member,
-                    const char  *value)
-{
-  json_builder_set_member_name (builder, member);
-  if (value != NULL)
-    json_builder_add_string_value (builder, value);
-  else
-    json_builder_add_null_value (builder);
-}
-
-static void
 build_model_json (JsonBuilder *builder,
                   ModelEntry  *entry)
 {
@@ -218,21 +206,21 @@ build_model_json (JsonBuilder *builder,
 
   if (model == NULL)
     {
-      add_string_or_null (builder, "alias", NULL);
-      add_string_or_null (builder, "ref", entry->ref);
-      add_string_or_null (builder, "error", entry->error->message);
+      _sq_cli_json_add_string_or_null (builder, "alias", NULL);
+      _sq_cli_json_add_string_or_null (builder, "ref", entry->ref);
+      _sq_cli_json_add_string_or_null (builder, "error", entry->error->message);
       json_builder_end_object (builder);
       return;
     }
 
-  add_string_or_null (builder, "alias", sq_model_get_alias (model));
-  add_string_or_null (builder, "name", sq_model_get_display_name (model));
-  add_string_or_null (builder, "ref", sq_model_get_ref (model));
-  add_string_or_null (builder, "owner", sq_model_get_owner (model));
-  add_string_or_null (builder, "model", sq_model_get_name (model));
-  add_string_or_null (builder, "version", sq_model_get_version (model));
-  add_string_or_null (builder, "prompt_key", sq_model_get_prompt_key (model));
-  add_string_or_null (builder, "image_key", sq_model_get_image_key (model));
+  _sq_cli_json_add_string_or_null (builder, "alias", sq_model_get_alias (model));
+  _sq_cli_json_add_string_or_null (builder, "name", sq_model_get_display_name (model));
+  _sq_cli_json_add_string_or_null (builder, "ref", sq_model_get_ref (model));
+  _sq_cli_json_add_string_or_null (builder, "owner", sq_model_get_owner (model));
+  _sq_cli_json_add_string_or_null (builder, "model", sq_model_get_name (model));
+  _sq_cli_json_add_string_or_null (builder, "version", sq_model_get_version (model));
+  _sq_cli_json_add_string_or_null (builder, "prompt_key", sq_model_get_prompt_key (model));
+  _sq_cli_json_add_string_or_null (builder, "image_key", sq_model_get_image_key (model));
   json_builder_set_member_name (builder, "image_is_array");
   json_builder_add_boolean_value (builder, sq_model_get_image_is_array (model));
   json_builder_set_member_name (builder, "streams_text");
@@ -246,12 +234,12 @@ build_model_json (JsonBuilder *builder,
       const SqModelParam *param = g_ptr_array_index (params, i);
 
       json_builder_begin_object (builder);
-      add_string_or_null (builder, "key", param->key);
-      add_string_or_null (builder, "type", param_type_to_string (param->type));
+      _sq_cli_json_add_string_or_null (builder, "key", param->key);
+      _sq_cli_json_add_string_or_null (builder, "type", param_type_to_string (param->type));
       if (param->type == SQ_PARAM_ARRAY)
-        add_string_or_null (builder, "item_type", param_type_to_string (param->item_type));
-      add_string_or_null (builder, "title", param->title);
-      add_string_or_null (builder, "description", param->description);
+        _sq_cli_json_add_string_or_null (builder, "item_type", param_type_to_string (param->item_type));
+      _sq_cli_json_add_string_or_null (builder, "title", param->title);
+      _sq_cli_json_add_string_or_null (builder, "description", param->description);
       json_builder_set_member_name (builder, "default");
       if (param->default_value != NULL)
         json_builder_add_value (builder, json_node_copy (param->default_value));

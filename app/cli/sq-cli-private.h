@@ -6,6 +6,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
 #include "sq-cli.h"
@@ -47,6 +48,15 @@ void            _sq_cli_printerr           (const char     *command,
 int             _sq_cli_exit_status_for_error (const GError *error);
 /* A number the way JSON and people write it ("0.2", "1024"), locale-free. */
 char           *_sq_cli_format_double      (double          value);
+/* Adds the member @member: @value, or null when @value is NULL. */
+void            _sq_cli_json_add_string_or_null (JsonBuilder *builder,
+                                                 const char  *member,
+                                                 const char  *value);
+/* The status line: on stderr, only when stderr is a terminal, taken away
+ * before anything else is printed. *@visible says whether it shows. */
+void            _sq_cli_status_clear       (gboolean       *visible);
+void            _sq_cli_status_show        (gboolean       *visible,
+                                            const char     *text);
 
 /* Shared by the commands that ask models (ask, compare). */
 

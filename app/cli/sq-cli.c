@@ -232,6 +232,39 @@ _sq_cli_format_double (double value)
   return g_strdup (g_ascii_formatd (buf, sizeof buf, "%.15g", value));
 }
 
+void
+_sq_cli_json_add_string_or_null (JsonBuilder *builder,
+                                 const char  *member,
+                                 const char  *value)
+{
+  json_builder_set_member_name (builder, member);
+  if (value != NULL)
+    json_builder_add_string_value (builder, value);
+  else
+    json_builder_add_null_value (builder);
+}
+
+void
+_sq_cli_status_clear (gboolean *visible)
+{
+  if (!*visible)
+    return;
+
+  fputs ("\r\033[K", stderr);
+  fflush (stderr);
+  *visible = FALSE;
+}
+
+void
+_sq_cli_status_show (gboolean   *visible,
+                     const char *text)
+{
+  _sq_cli_status_clear (visible);
+  fputs (text, stderr);
+  fflush (stderr);
+  *visible = TRUE;
+}
+
 /* Shared by ask and compare */
 
 char **
