@@ -1911,6 +1911,9 @@ apply_blind (SqCompareView *self)
 {
   if (self->results != NULL)
     sq_results_model_set_blind_key (self->results, self->blind ? self->blind_key : NULL);
+  /* A model picked in the filter would tell which model each row is */
+  if (self->blind)
+    gtk_drop_down_set_selected (self->model_filter, 0);
   gtk_widget_set_sensitive (GTK_WIDGET (self->model_filter), !self->blind);
   gtk_filter_changed (GTK_FILTER (self->filter), GTK_FILTER_CHANGE_DIFFERENT);
   sq_compare_view_schedule_summary (self);

@@ -23,6 +23,7 @@
 #include "sq-model-picker.h"
 #include "sq-rating.h"
 #include "sq-results-model.h"
+#include "sq-summary-chart.h"
 #include "sq-workspace.h"
 
 static char *tmpdir;
@@ -627,6 +628,33 @@ test_compare_view (void)
   /* Reveal */
   sq_compare_view_set_blind (SQ_COMPARE_VIEW (view), FALSE);
   wait_for_labels (view, "llava-13b", "Model A");
+
+  /* The summary: a bar per model and criterion, and the same as text */
+  {
+    SqSummaryChart *chart = template_child (view, SQ_TYPE_COMPARE_VIEW, "chart");
+    GtkWidget *grid = template_child (view, SQ_TYPE_COMPARE_VIEW, "summary_grid");
+    gboolean found = FALSE;
+
+    while (sq_summary_chart_get_n_models (chart) != 2)
+      g_main_context_iteration (NULL, TRUE);
+    while (!found)
+      {
+        g_autoptr(GPtrArray) texts = g_ptr_array_new ();
+
+        collect_labels (grid, texts);
+        for (guint i = 0; i < texts->len; i++)
+          {
+            const char *text = g_ptr_array_index (texts, i);
+
+            /* llava-13b's correctness: 4 and 5 */
+            if (g_str_has_prefix (text, "4.5 (") && g_str_has_suffix (text, " · 2"))
+              found = TRUE;
+          }
+        if (!found)
+          g_main_context_iteration (NULL, TRUE);
+      }
+    gtk_test_accessible_assert_property (chart, GTK_ACCESSIBLE_PROPERTY_LABEL, "Mean scores per model");
+  }
 
   /* Export CSV and read it back */
   csv_file = g_file_new_for_path (csv_path);
