@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <signal.h>
+#include <string.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
@@ -138,6 +139,40 @@ sq_test_keyring_lookup (void)
 
 /* Images ----------------------------------------------------------------- */
 
+/* Loads @file with sq_image_load_file_async(), waiting for it. */
+SqImage *
+sq_test_load_image_file (GFile   *file,
+                         GError **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  sq_image_load_file_async (file, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
+}
+
+/* Loads @bytes named @name with sq_image_load_bytes_async(), waiting for it. */
+SqImage *
+sq_test_load_image_bytes (GBytes      *bytes,
+                          const char  *name,
+                          GError     **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
+  return sq_image_load_finish (sq_test_wait_result (&result), error);
+}
+
+/* @error is set, valid UTF-8, and its message names @name. */
+void
+sq_test_assert_message_names (const GError *error,
+                              const char   *name)
+{
+  g_assert_nonnull (error);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  if (strstr (error->message, name) == NULL)
+    g_error ("“%s” does not name “%s”", error->message, name);
+}
+
 /* A PNG of @width × @height filled with @rgba (0xRRGGBBAA). */
 GBytes *
 sq_test_make_filled_png (int      width,
@@ -191,6 +226,45 @@ sq_test_setenv_fake (SqFakeReplicate *fake)
 {
   g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
   g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+}
+
+/* How many requests the fake's streaming server has had. */
+guint
+sq_test_count_stream_requests (SqFakeReplicate *fake)
+{
+  g_autoptr(GPtrArray) requests = sq_fake_replicate_dup_requests (fake);
+  guint count = 0;
+
+  for (guint i = 0; i < requests->len; i++)
+    if (((SqFakeRequest *) g_ptr_array_index (requests, i))->on_stream_server)
+      count++;
+
+  return count;
+}
+
+/* A prediction input of @prompt about the image at SQ_TEST_IMAGE_URL. */
+JsonObject *
+sq_test_make_input (const char *prompt)
+{
+  JsonObject *input = json_object_new ();
+
+  json_object_set_string_member (input, "prompt", prompt);
+  json_object_set_string_member (input, "image", SQ_TEST_IMAGE_URL);
+
+  return input;
+}
+
+/* What the fake answers @model_ref (owner/name[:version]) for @prompt
+ * about the image at SQ_TEST_IMAGE_URL. */
+char *
+sq_test_expected_answer (SqFakeReplicate *fake,
+                         const char      *model_ref,
+                         const char      *prompt)
+{
+  g_autofree char *model = g_strndup (model_ref, strcspn (model_ref, ":"));
+  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, SQ_TEST_IMAGE_URL, -1);
+
+  return sq_fake_replicate_expected_answer (fake, model, sha, prompt);
 }
 
 /* A fake with the default token, and a client of it whose retries are

@@ -13,6 +13,7 @@
 #include <json-glib/json-glib.h>
 
 #include "sq-fake-replicate.h"
+#include "sq-image.h"
 #include "sq-replicate-client.h"
 
 G_BEGIN_DECLS
@@ -41,6 +42,14 @@ char         *sq_test_keyring_lookup          (void);
 
 /* Images */
 
+SqImage      *sq_test_load_image_file         (GFile         *file,
+                                               GError       **error);
+SqImage      *sq_test_load_image_bytes        (GBytes        *bytes,
+                                               const char    *name,
+                                               GError       **error);
+void          sq_test_assert_message_names    (const GError  *error,
+                                               const char    *name);
+
 GBytes       *sq_test_make_filled_png         (int            width,
                                                int            height,
                                                gboolean       has_alpha,
@@ -56,6 +65,16 @@ typedef struct
 
 void          sq_test_wait_for_fake_servers   (SqFakeReplicate   *fake);
 void          sq_test_setenv_fake             (SqFakeReplicate   *fake);
+guint         sq_test_count_stream_requests   (SqFakeReplicate   *fake);
+
+/* Predictions about one image by URL */
+
+#define SQ_TEST_IMAGE_URL "https://example.com/images/dog.jpg"
+
+JsonObject   *sq_test_make_input              (const char        *prompt);
+char         *sq_test_expected_answer         (SqFakeReplicate   *fake,
+                                               const char        *model_ref,
+                                               const char        *prompt);
 void          sq_test_fake_fixture_set_up     (SqTestFakeFixture *fixture,
                                                gconstpointer      data);
 void          sq_test_fake_fixture_tear_down  (SqTestFakeFixture *fixture,

@@ -25,47 +25,11 @@
 #define FUYU       "lucataco/fuyu-8b:42f23bc876570a46f5a90737086fbc4c3f79dd11753a28eaa39544dd391815e9"
 #define MINIGPT    "daanelson/minigpt-4:b96a2f33cc8e4b0aa23eacfce731b9c41a7d9466d9ed4e167375587b54db9423"
 #define COGVLM     "naklecha/cogvlm:ec3886f9ea85dd0aee216585be5e6d07b04c9650f7b8b08363a14eb89e207eb2"
-#define IMAGE_URL  "https://example.com/images/dog.jpg"
 
 /* Retries: 6 attempts, backoff from 1 ms capped at 5 ms (sq_test_fake_fixture_set_up()). */
 #define MAX_ATTEMPTS 6
 
 typedef SqTestFakeFixture Fixture;
-
-static JsonObject *
-make_input (const char *prompt)
-{
-  JsonObject *input = json_object_new ();
-
-  json_object_set_string_member (input, "prompt", prompt);
-  json_object_set_string_member (input, "image", IMAGE_URL);
-
-  return input;
-}
-
-static char *
-expected_answer (SqFakeReplicate *fake,
-                 const char      *model_ref,
-                 const char      *prompt)
-{
-  g_autofree char *model = g_strndup (model_ref, strcspn (model_ref, ":"));
-  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, IMAGE_URL, -1);
-
-  return sq_fake_replicate_expected_answer (fake, model, sha, prompt);
-}
-
-static guint
-count_stream_requests (SqFakeReplicate *fake)
-{
-  g_autoptr(GPtrArray) requests = sq_fake_replicate_dup_requests (fake);
-  guint count = 0;
-
-  for (guint i = 0; i < requests->len; i++)
-    if (((SqFakeRequest *) g_ptr_array_index (requests, i))->on_stream_server)
-      count++;
-
-  return count;
-}
 
 /* One prediction in flight, with what it told us. */
 typedef struct
@@ -112,11 +76,11 @@ run_new (Fixture    *f,
          const char *model_ref,
          const char *prompt)
 {
-  g_autoptr(JsonObject) input = make_input (prompt);
+  g_autoptr(JsonObject) input = sq_test_make_input (prompt);
   Run *run = g_new0 (Run, 1);
 
   run->prediction = sq_prediction_new (f->client, model_ref, input);
-  run->expected = expected_answer (f->fake, model_ref, prompt);
+  run->expected = sq_test_expected_answer (f->fake, model_ref, prompt);
   run->deltas = g_string_new (NULL);
   sq_prediction_set_poll_interval (run->prediction, 5);
   g_signal_connect (run->prediction, "delta", G_CALLBACK (run_delta_cb), run);
@@ -327,7 +291,7 @@ test_stalled_stream (Fixture       *f,
 
   /* The silent stream was given up for polling, not reconnected */
   assert_succeeded (run);
-  g_assert_cmpuint (count_stream_requests (f->fake), ==, 1);
+  g_assert_cmpuint (sq_test_count_stream_requests (f->fake), ==, 1);
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "GET", "/v1/predictions/"), >=, 1);
 }
 
@@ -337,7 +301,7 @@ cancel_when_streaming_cb (gpointer data)
   Fixture *f = ((gpointer *) data)[0];
   GCancellable *cancellable = ((gpointer *) data)[1];
 
-  if (count_stream_requests (f->fake) == 0)
+  if (sq_test_count_stream_requests (f->fake) == 0)
     return G_SOURCE_CONTINUE;
 
   g_cancellable_cancel (cancellable);
@@ -390,7 +354,7 @@ test_malformed_stream (Fixture       *f,
       run_all (&run, 1);
       assert_succeeded (run);
       g_assert_cmpuint (run->n_resets, ==, 0);
-      g_assert_cmpuint (count_stream_requests (f->fake), ==, 1);
+      g_assert_cmpuint (sq_test_count_stream_requests (f->fake), ==, 1);
     }
 
   /* Junk and a drop together */

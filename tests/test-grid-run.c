@@ -47,12 +47,9 @@ static SqImage *
 load_image (GBytes     *bytes,
             const char *name)
 {
-  g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  SqImage *image;
+  SqImage *image = sq_test_load_image_bytes (bytes, name, &error);
 
-  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
-  image = sq_image_load_finish (sq_test_wait_result (&result), &error);
   g_assert_no_error (error);
 
   return image;

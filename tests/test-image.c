@@ -68,11 +68,7 @@ write_file (const char *name,
             const void *data,
             gsize       len)
 {
-  g_autofree char *path = g_build_filename (tmpdir, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, data, len, &error);
-  g_assert_no_error (error);
+  g_autofree char *path = sq_test_write_file (tmpdir, name, data, len);
 
   return g_file_new_for_path (path);
 }
@@ -85,27 +81,6 @@ write_bytes (const char *name,
 }
 
 static SqImage *
-load_file (GFile   *file,
-           GError **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  sq_image_load_file_async (file, NULL, sq_test_store_result_cb, &result);
-  return sq_image_load_finish (sq_test_wait_result (&result), error);
-}
-
-static SqImage *
-load_bytes (GBytes     *bytes,
-            const char *name,
-            GError    **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
-  return sq_image_load_finish (sq_test_wait_result (&result), error);
-}
-
-static SqImage *
 load_uri (SoupSession *session,
           const char  *uri,
           GError     **error)
@@ -114,16 +89,6 @@ load_uri (SoupSession *session,
 
   sq_image_load_uri_async (session, uri, NULL, sq_test_store_result_cb, &result);
   return sq_image_load_finish (sq_test_wait_result (&result), error);
-}
-
-static void
-assert_message_names (const GError *error,
-                      const char   *name)
-{
-  g_assert_nonnull (error);
-  g_assert_true (g_utf8_validate (error->message, -1, NULL));
-  if (strstr (error->message, name) == NULL)
-    g_error ("“%s” does not name “%s”", error->message, name);
 }
 
 static char *
@@ -140,7 +105,7 @@ test_valid_png (void)
   g_autoptr(GBytes) bytes = make_image ("png", 320, 200, 1);
   g_autoptr(GFile) file = write_bytes ("picture.png", bytes);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
   g_autofree char *hash = sha256_hex (bytes);
   g_autofree char *path = g_file_get_path (file);
   GdkPixbuf *thumbnail;
@@ -170,7 +135,7 @@ test_valid_jpeg (void)
   g_autoptr(GBytes) bytes = make_image ("jpeg", 200, 600, 2);
   g_autoptr(GFile) file = write_bytes ("photo.jpg", bytes);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
   g_autofree char *hash = sha256_hex (bytes);
   GdkPixbuf *thumbnail;
 
@@ -197,7 +162,7 @@ test_small_image (void)
   /* Smaller than a thumbnail: kept at its size. */
   g_autoptr(GBytes) bytes = make_image ("png", 40, 30, 3);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_bytes (bytes, "tiny.png", &error);
+  g_autoptr(SqImage) image = sq_test_load_image_bytes (bytes, "tiny.png", &error);
 
   g_assert_no_error (error);
   g_assert_cmpstr (sq_image_get_name (image), ==, "tiny.png");
@@ -233,7 +198,7 @@ test_exif_orientation (void)
   g_byte_array_append (rotated, data + 2, len - 2);
   bytes = g_byte_array_free_to_bytes (g_steal_pointer (&rotated));
 
-  image = load_bytes (bytes, "turned.jpg", &error);
+  image = sq_test_load_image_bytes (bytes, "turned.jpg", &error);
   g_assert_no_error (error);
   /* The stored size; the thumbnail is upright. */
   g_assert_cmpint (sq_image_get_width (image), ==, 64);
@@ -247,11 +212,11 @@ test_empty (void)
 {
   g_autoptr(GFile) file = write_file ("empty.png", "", 0);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
 
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_EMPTY);
-  assert_message_names (error, "empty.png");
+  sq_test_assert_message_names (error, "empty.png");
 }
 
 static void
@@ -260,7 +225,7 @@ test_text_file (void)
   static const char text[] = "Dear diary, the beach was lovely.\n";
   g_autoptr(GFile) file = write_file ("holiday.txt", text, sizeof text - 1);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
   g_autoptr(GString) long_text = g_string_new (NULL);
   g_autoptr(GBytes) long_bytes = NULL;
   g_autoptr(SqImage) long_image = NULL;
@@ -274,10 +239,10 @@ test_text_file (void)
   for (guint i = 0; i < 2000; i++)
     g_string_append (long_text, "lorem ipsum ");
   long_bytes = g_bytes_new (long_text->str, long_text->len);
-  long_image = load_bytes (long_bytes, "notes.md", &error);
+  long_image = sq_test_load_image_bytes (long_bytes, "notes.md", &error);
   g_assert_null (long_image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_NOT_IMAGE);
-  assert_message_names (error, "notes.md");
+  sq_test_assert_message_names (error, "notes.md");
 }
 
 static void
@@ -290,13 +255,13 @@ assert_truncated (const char *type,
   g_autoptr(GBytes) half = g_bytes_new_from_bytes (bytes, 0, g_bytes_get_size (bytes) * keep_num / keep_den);
   g_autoptr(GFile) file = write_bytes (name, half);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
 
   g_test_message ("%s: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes",
                   name, g_bytes_get_size (half), g_bytes_get_size (bytes));
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TRUNCATED);
-  assert_message_names (error, name);
+  sq_test_assert_message_names (error, name);
 }
 
 static void
@@ -309,7 +274,7 @@ test_truncated_png (void)
     g_autoptr(GBytes) bytes = make_image ("png", 30, 20, 6);
     g_autoptr(GBytes) cut = g_bytes_new_from_bytes (bytes, 0, g_bytes_get_size (bytes) - 12);
     g_autoptr(GError) error = NULL;
-    g_autoptr(SqImage) image = load_bytes (cut, "no-end.png", &error);
+    g_autoptr(SqImage) image = sq_test_load_image_bytes (cut, "no-end.png", &error);
 
     g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TRUNCATED);
   }
@@ -325,7 +290,7 @@ test_truncated_jpeg (void)
     g_autoptr(GBytes) bytes = make_image ("jpeg", 30, 20, 7);
     g_autoptr(GBytes) cut = g_bytes_new_from_bytes (bytes, 0, g_bytes_get_size (bytes) - 2);
     g_autoptr(GError) error = NULL;
-    g_autoptr(SqImage) image = load_bytes (cut, "no-eoi.jpg", &error);
+    g_autoptr(SqImage) image = sq_test_load_image_bytes (cut, "no-eoi.jpg", &error);
 
     g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TRUNCATED);
   }
@@ -345,7 +310,7 @@ test_trailing_data_jpeg (void)
   g_byte_array_append (array, (const guint8 *) "trailer\0\xFF\xD8", 10);
   longer = g_byte_array_free_to_bytes (g_steal_pointer (&array));
 
-  image = load_bytes (longer, "motion.jpg", &error);
+  image = sq_test_load_image_bytes (longer, "motion.jpg", &error);
   g_assert_no_error (error);
   g_assert_cmpint (sq_image_get_width (image), ==, 30);
 }
@@ -423,10 +388,10 @@ test_png_bomb (void)
   g_autoptr(SqImage) image = NULL;
 
   g_assert_cmpuint (g_bytes_get_size (bomb), <, 100);
-  image = load_file (file, &error);
+  image = sq_test_load_image_file (file, &error);
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE);
-  assert_message_names (error, "bomb.png");
+  sq_test_assert_message_names (error, "bomb.png");
 }
 
 static void
@@ -457,7 +422,7 @@ test_jpeg_bomb (void)
   g_assert_true (patched);
   bomb = g_bytes_new_take (g_steal_pointer (&data), len);
 
-  image = load_bytes (bomb, "bomb.jpg", &error);
+  image = sq_test_load_image_bytes (bomb, "bomb.jpg", &error);
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE);
 }
@@ -472,11 +437,11 @@ test_pixel_limit (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(SqImage) image = NULL;
 
-  image = load_bytes (over, "over.png", &error);
+  image = sq_test_load_image_bytes (over, "over.png", &error);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE);
   g_clear_error (&error);
 
-  image = load_bytes (edge, "edge.png", &error);
+  image = sq_test_load_image_bytes (edge, "edge.png", &error);
   g_assert_null (image);
   g_assert_nonnull (error);
   g_assert_false (g_error_matches (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE));
@@ -488,11 +453,11 @@ test_missing_file (void)
   g_autofree char *path = g_build_filename (tmpdir, "not-there.png", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (path);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
 
   g_assert_null (image);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
-  assert_message_names (error, "not-there.png");
+  sq_test_assert_message_names (error, "not-there.png");
 }
 
 static void
@@ -502,7 +467,7 @@ test_non_utf8_name (void)
   g_autoptr(GFile) file = write_bytes ("caf\xE9-\xFF.png", bytes);
   g_autoptr(GFile) text = write_file ("note-\xFE.png", "not a picture", 13);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_file (file, &error);
+  g_autoptr(SqImage) image = sq_test_load_image_file (file, &error);
   g_autoptr(SqImage) not_image = NULL;
   g_autofree char *path = g_file_get_path (file);
 
@@ -513,10 +478,10 @@ test_non_utf8_name (void)
   /* The source is the path as it is on disk. */
   g_assert_cmpstr (sq_image_get_source (image), ==, path);
 
-  not_image = load_file (text, &error);
+  not_image = sq_test_load_image_file (text, &error);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_NOT_IMAGE);
   g_assert_true (g_utf8_validate (error->message, -1, NULL));
-  assert_message_names (error, "note-");
+  sq_test_assert_message_names (error, "note-");
 }
 
 static void
@@ -524,7 +489,7 @@ test_data_uri (void)
 {
   g_autoptr(GBytes) bytes = make_image ("png", 20, 10, 11);
   g_autoptr(GError) error = NULL;
-  g_autoptr(SqImage) image = load_bytes (bytes, "small.png", &error);
+  g_autoptr(SqImage) image = sq_test_load_image_bytes (bytes, "small.png", &error);
   g_autofree char *uri = NULL;
   g_autofree guchar *decoded = NULL;
   const char *prefix = "data:image/png;base64,";
@@ -699,8 +664,8 @@ test_uri_not_found (ImageServer   *fixture,
 
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_DOWNLOAD);
-  assert_message_names (error, uri);
-  assert_message_names (error, "404");
+  sq_test_assert_message_names (error, uri);
+  sq_test_assert_message_names (error, "404");
 }
 
 static void
@@ -714,7 +679,7 @@ test_uri_html (ImageServer   *fixture,
 
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_NOT_IMAGE);
-  assert_message_names (error, uri);
+  sq_test_assert_message_names (error, uri);
 }
 
 static void
@@ -738,7 +703,7 @@ test_uri_no_credentials (ImageServer   *fixture,
 
   private_image = load_uri (sq_replicate_client_get_session (client), private_uri, &error);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_DOWNLOAD);
-  assert_message_names (error, "401");
+  sq_test_assert_message_names (error, "401");
 
   g_assert_cmpuint (fixture->n_requests, ==, 2);
   g_assert_cmpuint (fixture->n_authorized, ==, 0);
@@ -755,7 +720,7 @@ test_uri_too_large (ImageServer   *fixture,
 
   g_assert_null (image);
   g_assert_error (error, SQ_IMAGE_ERROR, SQ_IMAGE_ERROR_TOO_LARGE);
-  assert_message_names (error, uri);
+  sq_test_assert_message_names (error, uri);
   g_test_message ("%s (%u chunks sent)", error->message, fixture->n_chunks);
   /* It stopped reading, not at the end of the stream. */
   g_assert_cmpuint (fixture->n_chunks, <, SQ_IMAGE_UPLOAD_MAX / ENDLESS_CHUNK + 10);
@@ -799,7 +764,7 @@ make_large_image (guint32 seed)
   SqImage *image;
 
   g_assert_cmpuint (g_bytes_get_size (bytes), >, SQ_IMAGE_DATA_URI_MAX);
-  image = load_bytes (bytes, "large.png", &error);
+  image = sq_test_load_image_bytes (bytes, "large.png", &error);
   g_assert_no_error (error);
 
   return image;
@@ -813,7 +778,7 @@ test_prepare_small (void)
   g_autoptr(SqReplicateClient) client =
     sq_replicate_client_new (sq_fake_replicate_get_origin (fake), SQ_FAKE_REPLICATE_TOKEN, &error);
   g_autoptr(GBytes) bytes = make_image ("jpeg", 50, 50, 14);
-  g_autoptr(SqImage) image = load_bytes (bytes, "small.jpg", &error);
+  g_autoptr(SqImage) image = sq_test_load_image_bytes (bytes, "small.jpg", &error);
   g_autofree char *input = NULL;
   g_autofree char *data_uri = NULL;
 

@@ -22,31 +22,8 @@
 #define FUYU       "lucataco/fuyu-8b:42f23bc876570a46f5a90737086fbc4c3f79dd11753a28eaa39544dd391815e9"
 #define MINIGPT    "daanelson/minigpt-4:b96a2f33cc8e4b0aa23eacfce731b9c41a7d9466d9ed4e167375587b54db9423"
 #define COGVLM     "naklecha/cogvlm:ec3886f9ea85dd0aee216585be5e6d07b04c9650f7b8b08363a14eb89e207eb2"
-#define IMAGE_URL  "https://example.com/images/dog.jpg"
 
 typedef SqTestFakeFixture Fixture;
-
-static JsonObject *
-make_input (const char *prompt)
-{
-  JsonObject *input = json_object_new ();
-
-  json_object_set_string_member (input, "prompt", prompt);
-  json_object_set_string_member (input, "image", IMAGE_URL);
-
-  return input;
-}
-
-static char *
-expected_answer (SqFakeReplicate *fake,
-                 const char      *model_ref,
-                 const char      *prompt)
-{
-  g_autofree char *model = g_strndup (model_ref, strcspn (model_ref, ":"));
-  g_autofree char *sha = g_compute_checksum_for_string (G_CHECKSUM_SHA256, IMAGE_URL, -1);
-
-  return sq_fake_replicate_expected_answer (fake, model, sha, prompt);
-}
 
 /* Watches a prediction: every delta, resets, and status changes. */
 typedef struct
@@ -147,32 +124,15 @@ strv_has (GStrv       strv,
   return strv != NULL && s != NULL && g_strv_contains ((const char * const *) strv, s);
 }
 
-static guint
-count_stream_requests (SqFakeReplicate *fake)
-{
-  g_autoptr(GPtrArray) requests = sq_fake_replicate_dup_requests (fake);
-  guint count = 0;
-
-  for (guint i = 0; i < requests->len; i++)
-    {
-      SqFakeRequest *request = g_ptr_array_index (requests, i);
-
-      if (request->on_stream_server)
-        count++;
-    }
-
-  return count;
-}
-
 /* Runs @model_ref on @prompt and checks the text arrived whole and once. */
 static void
 check_run (Fixture    *f,
            const char *model_ref,
            const char *prompt)
 {
-  g_autoptr(JsonObject) input = make_input (prompt);
+  g_autoptr(JsonObject) input = sq_test_make_input (prompt);
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, model_ref, input);
-  g_autofree char *expected = expected_answer (f->fake, model_ref, prompt);
+  g_autofree char *expected = sq_test_expected_answer (f->fake, model_ref, prompt);
   g_autoptr(GError) error = NULL;
   Watch watch;
 
@@ -209,7 +169,7 @@ check_run (Fixture    *f,
   /* Exactly one create */
   g_assert_cmpuint (sq_fake_replicate_count_requests (f->fake, "POST", "/v1/predictions"), ==, 1);
   /* At most one reconnection of the stream */
-  g_assert_cmpuint (count_stream_requests (f->fake), <=, 2);
+  g_assert_cmpuint (sq_test_count_stream_requests (f->fake), <=, 2);
 
   watch_clear (&watch, prediction);
 }
@@ -305,7 +265,7 @@ static void
 test_failed (Fixture       *f,
              gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("[[fail]] Describe the dog.");
+  g_autoptr(JsonObject) input = sq_test_make_input ("[[fail]] Describe the dog.");
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(JsonObject) server = NULL;
   g_autoptr(GError) error = NULL;
@@ -333,7 +293,7 @@ static void
 test_invalid_input (Fixture       *f,
                     gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("Describe the dog.");
+  g_autoptr(JsonObject) input = sq_test_make_input ("Describe the dog.");
   g_autoptr(SqPrediction) prediction = NULL;
   g_autoptr(GError) error = NULL;
 
@@ -357,7 +317,7 @@ static void
 test_cancel_mid_stream (Fixture       *f,
                         gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("[[slow]] Describe every hair of the dog.");
+  g_autoptr(JsonObject) input = sq_test_make_input ("[[slow]] Describe every hair of the dog.");
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *expected = NULL;
@@ -366,7 +326,7 @@ test_cancel_mid_stream (Fixture       *f,
   Watch watch;
 
   sq_fake_replicate_set_answer_tokens (f->fake, 200);
-  expected = expected_answer (f->fake, LLAVA, "[[slow]] Describe every hair of the dog.");
+  expected = sq_test_expected_answer (f->fake, LLAVA, "[[slow]] Describe every hair of the dog.");
   watch_init (&watch, prediction);
   watch.cancel_on_delta = cancellable;
 
@@ -399,7 +359,7 @@ static void
 test_cancel_polling (Fixture       *f,
                      gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("[[slow]] Is there a cat too?");
+  g_autoptr(JsonObject) input = sq_test_make_input ("[[slow]] Is there a cat too?");
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, COGVLM, input);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_auto(GStrv) canceled = NULL;
@@ -427,7 +387,7 @@ static void
 test_cancel_before_create (Fixture       *f,
                            gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("[[slow]] What is the dog thinking?");
+  g_autoptr(JsonObject) input = sq_test_make_input ("[[slow]] What is the dog thinking?");
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
@@ -454,7 +414,7 @@ static void
 test_cancel_while_throttled (Fixture       *f,
                              gconstpointer  data)
 {
-  g_autoptr(JsonObject) input = make_input ("What is the dog thinking?");
+  g_autoptr(JsonObject) input = sq_test_make_input ("What is the dog thinking?");
   g_autoptr(SqPrediction) prediction = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
@@ -517,7 +477,7 @@ test_resume (Fixture       *f,
              gconstpointer  data)
 {
   const char *prompt = "[[slow]] Resume me, please.";
-  g_autoptr(JsonObject) input = make_input (prompt);
+  g_autoptr(JsonObject) input = sq_test_make_input (prompt);
   g_autoptr(SqPrediction) first = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(SqPrediction) second = sq_prediction_new (f->client, LLAVA, input);
   g_autoptr(GAsyncResult) first_result = NULL;
@@ -527,7 +487,7 @@ test_resume (Fixture       *f,
   gboolean second_has_text = FALSE;
 
   sq_fake_replicate_set_answer_tokens (f->fake, 40);
-  expected = expected_answer (f->fake, LLAVA, prompt);
+  expected = sq_test_expected_answer (f->fake, LLAVA, prompt);
 
   /* The grid runner stores the id as soon as it is known; after a crash
    * a new SqPrediction picks the prediction up by that id. Here the
@@ -603,10 +563,10 @@ test_concurrent (Fixture       *f,
       g_autofree char *prompt = g_strdup_printf ("Question number %u about the dog%s", i,
                                                  i == 5 ? " [[drop]]" : "");
       const char *model = models[i % G_N_ELEMENTS (models)];
-      g_autoptr(JsonObject) input = make_input (prompt);
+      g_autoptr(JsonObject) input = sq_test_make_input (prompt);
 
       jobs[i].prediction = sq_prediction_new (f->client, model, input);
-      jobs[i].expected = expected_answer (f->fake, model, prompt);
+      jobs[i].expected = sq_test_expected_answer (f->fake, model, prompt);
       jobs[i].result = NULL;
       sq_prediction_set_poll_interval (jobs[i].prediction, 5);
       watch_init (&jobs[i].watch, jobs[i].prediction);

@@ -45,20 +45,6 @@ static char *tmpdir;
 
 /* Helpers -------------------------------------------------------------- */
 
-static char *
-write_file (const char *name,
-            const void *data,
-            gsize       len)
-{
-  char *path = g_build_filename (tmpdir, name, NULL);
-  g_autoptr(GError) error = NULL;
-
-  g_file_set_contents (path, data, len, &error);
-  g_assert_no_error (error);
-
-  return path;
-}
-
 static GBytes *
 make_png (int      width,
           int      height,
@@ -93,31 +79,8 @@ load_path (const char  *path,
            GError     **error)
 {
   g_autoptr(GFile) file = g_file_new_for_path (path);
-  g_autoptr(GAsyncResult) result = NULL;
 
-  sq_image_load_file_async (file, NULL, sq_test_store_result_cb, &result);
-  return sq_image_load_finish (sq_test_wait_result (&result), error);
-}
-
-static SqImage *
-load_bytes (GBytes      *bytes,
-            const char  *name,
-            GError     **error)
-{
-  g_autoptr(GAsyncResult) result = NULL;
-
-  sq_image_load_bytes_async (bytes, name, NULL, sq_test_store_result_cb, &result);
-  return sq_image_load_finish (sq_test_wait_result (&result), error);
-}
-
-static void
-assert_message_names (const GError *error,
-                      const char   *name)
-{
-  g_assert_nonnull (error);
-  g_assert_true (g_utf8_validate (error->message, -1, NULL));
-  if (strstr (error->message, name) == NULL)
-    g_error ("“%s” does not name “%s”", error->message, name);
+  return sq_test_load_image_file (file, error);
 }
 
 /* TRUE when @haystack holds @needle anywhere, NUL bytes included. */
@@ -347,9 +310,9 @@ test_image_bombs (void)
 
   for (guint i = 0; i < G_N_ELEMENTS (bombs); i++)
     {
-      g_autofree char *path = write_file (bombs[i].name,
-                                          g_bytes_get_data (bombs[i].bytes, NULL),
-                                          g_bytes_get_size (bombs[i].bytes));
+      g_autofree char *path = sq_test_write_file (tmpdir, bombs[i].name,
+                                                  g_bytes_get_data (bombs[i].bytes, NULL),
+                                                  g_bytes_get_size (bombs[i].bytes));
       g_autoptr(GError) error = NULL;
       g_autoptr(SqImage) image = NULL;
 
@@ -375,7 +338,7 @@ test_image_bombs (void)
         g_assert_true (error->code == SQ_IMAGE_ERROR_TOO_LARGE ||
                        error->code == SQ_IMAGE_ERROR_TRUNCATED ||
                        error->code == SQ_IMAGE_ERROR_NOT_IMAGE);
-      assert_message_names (error, bombs[i].name);
+      sq_test_assert_message_names (error, bombs[i].name);
       g_bytes_unref (bombs[i].bytes);
       bombs[i].bytes = NULL;
     }
@@ -395,7 +358,7 @@ test_image_directory (void)
   image = load_path (path, &error);
   g_assert_null (image);
   g_assert_nonnull (error);
-  assert_message_names (error, "folder.png");
+  sq_test_assert_message_names (error, "folder.png");
   g_rmdir (path);
 }
 
@@ -421,14 +384,14 @@ test_unreadable_image (void)
       image = load_path (path, &error);
       g_assert_null (image);
       g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED);
-      assert_message_names (error, "secret-picture.png");
+      sq_test_assert_message_names (error, "secret-picture.png");
       return;
     }
 
   {
     g_autoptr(GBytes) png = make_png (32, 32, FALSE);
-    g_autofree char *written = write_file ("secret-picture.png", g_bytes_get_data (png, NULL),
-                                           g_bytes_get_size (png));
+    g_autofree char *written = sq_test_write_file (tmpdir, "secret-picture.png", g_bytes_get_data (png, NULL),
+                                                   g_bytes_get_size (png));
 
     g_assert_cmpint (g_chmod (written, 0000), ==, 0);
   }
@@ -477,7 +440,7 @@ test_unreadable_project (void)
       g_test_message ("Unreadable: %s", error->message);
       g_assert_true (error->domain == SQ_PROJECT_ERROR || error->domain == G_IO_ERROR ||
                      error->domain == G_FILE_ERROR);
-      assert_message_names (error, "locked.squint");
+      sq_test_assert_message_names (error, "locked.squint");
       g_clear_error (&error);
 
       /* Readable but not writable: it opens read-only and still lists
@@ -489,7 +452,7 @@ test_unreadable_project (void)
         {
           g_test_message ("Read-only: %s", error->message);
           g_assert_error (error, SQ_PROJECT_ERROR, SQ_PROJECT_ERROR_READ_ONLY);
-          assert_message_names (error, "read-only.squint");
+          sq_test_assert_message_names (error, "read-only.squint");
           return;
         }
       g_assert_no_error (error);
@@ -705,7 +668,7 @@ test_token_not_logged (TokenFixture  *f,
 
   /* An upload: too large for a data URI */
   g_assert_cmpuint (g_bytes_get_size (noise), >, SQ_IMAGE_DATA_URI_MAX);
-  image = load_bytes (noise, "noise.png", &error);
+  image = sq_test_load_image_bytes (noise, "noise.png", &error);
   g_assert_no_error (error);
   sq_image_prepare_input_async (image, f->client, NULL, sq_test_store_result_cb, &result);
   image_url = sq_image_prepare_input_finish (image, sq_test_wait_result (&result), &error);
@@ -746,7 +709,7 @@ test_token_not_logged (TokenFixture  *f,
     g_autoptr(GAsyncResult) upload = NULL;
     g_autofree char *url = NULL;
     /* A new image: the first one keeps its upload per origin */
-    g_autoptr(SqImage) again = load_bytes (noise, "noise.png", &error);
+    g_autoptr(SqImage) again = sq_test_load_image_bytes (noise, "noise.png", &error);
 
     g_assert_no_error (error);
     wrong = sq_replicate_client_new (sq_fake_replicate_get_origin (f->fake), WRONG_TOKEN, &error);
@@ -804,8 +767,8 @@ test_token_not_in_project_or_exports (TokenFixture  *f,
   g_autoptr(GPtrArray) results = NULL;
   g_autoptr(GBytes) small = make_png (48, 32, FALSE);
   g_autoptr(GBytes) large = make_png (400, 400, TRUE);
-  g_autoptr(SqImage) small_image = load_bytes (small, "small.png", &error);
-  g_autoptr(SqImage) large_image = load_bytes (large, "large.png", &error);
+  g_autoptr(SqImage) small_image = sq_test_load_image_bytes (small, "small.png", &error);
+  g_autoptr(SqImage) large_image = sq_test_load_image_bytes (large, "large.png", &error);
   const char *suffixes[] = { "", "-wal", "-shm", "-journal" };
 
   g_assert_no_error (error);
