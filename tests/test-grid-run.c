@@ -26,10 +26,6 @@
 #include "sq-fake-replicate.h"
 #include "sq-test-util.h"
 
-static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
-static const char * const model_refs[] = {
-  "yorickvp/llava-13b", "lucataco/fuyu-8b", "daanelson/minigpt-4", "naklecha/cogvlm",
-};
 
 typedef struct
 {
@@ -40,7 +36,7 @@ typedef struct
   char              *tmpdir;
   char              *project_path;
   GPtrArray         *images;   /* (element-type SqImage) */
-  GPtrArray         *models;   /* (element-type SqModel) in model_names order */
+  GPtrArray         *models;   /* (element-type SqModel) in sq_test_model_names order */
 } Fixture;
 
 static SqImage *
@@ -90,12 +86,12 @@ fixture_setup (Fixture       *f,
     }
 
   f->models = g_ptr_array_new_with_free_func (g_object_unref);
-  for (guint m = 0; m < G_N_ELEMENTS (model_names); m++)
+  for (guint m = 0; m < G_N_ELEMENTS (sq_test_model_names); m++)
     {
       g_autoptr(GAsyncResult) result = NULL;
       SqModel *model;
 
-      sq_model_catalog_resolve_async (f->catalog, model_names[m], NULL, sq_test_store_result_cb, &result);
+      sq_model_catalog_resolve_async (f->catalog, sq_test_model_names[m], NULL, sq_test_store_result_cb, &result);
       model = sq_model_catalog_resolve_finish (f->catalog, sq_test_wait_result (&result), &error);
       g_assert_no_error (error);
       g_ptr_array_add (f->models, model);
@@ -154,18 +150,6 @@ run_grid (SqGridRun     *grid,
   return sq_grid_run_run_finish (grid, sq_test_wait_result (&result), error);
 }
 
-static const char *
-model_ref_for (const char *display_name)
-{
-  for (guint m = 0; m < G_N_ELEMENTS (model_names); m++)
-    {
-      if (g_str_equal (model_names[m], display_name))
-        return model_refs[m];
-    }
-
-  g_assert_not_reached ();
-}
-
 /* Every result of the project: its answer is the one its own model,
  * image and prompt produce. Returns the number of results. */
 static guint
@@ -187,7 +171,7 @@ assert_answers (Fixture    *f,
         continue;
 
       expected = sq_fake_replicate_expected_answer (f->fake,
-                                                    model_ref_for (sq_result_get_model_name (result)),
+                                                    sq_test_model_ref_for (sq_result_get_model_name (result)),
                                                     sq_result_get_image_sha256 (result),
                                                     sq_result_get_prompt (result));
       g_assert_cmpstr (sq_result_get_response (result), ==, expected);
