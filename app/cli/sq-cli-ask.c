@@ -656,31 +656,11 @@ ask_check_options (Ask   *ask,
       ok = FALSE;
     }
 
-  if (ask->image_args == NULL || ask->image_args[0] == NULL)
-    {
-      _sq_cli_printerr ("ask", _("No image: give at least one with -i FILE or -i URL."));
-      ok = FALSE;
-    }
-
-  for (guint i = 0; ask->image_args != NULL && ask->image_args[i] != NULL; i++)
-    {
-      if (ask->image_args[i][0] == '\0')
-        {
-          _sq_cli_printerr ("ask", _("An empty image name was given with -i."));
-          ok = FALSE;
-        }
-    }
-
-  if (!_sq_cli_parse_params ("ask", params, ask->param_keys, ask->param_values))
+  if (!_sq_cli_setup_check_images ("ask", ask->image_args))
     ok = FALSE;
 
-  if (ask->model_names == NULL || ask->model_names[0] == NULL)
-    {
-      g_clear_pointer (&ask->model_names, g_strfreev);
-      ask->model_names = _sq_cli_default_model_names (DEFAULT_MODEL);
-    }
-
-  if (!_sq_cli_check_model_names ("ask", ask->model_names))
+  if (!_sq_cli_setup_check_models ("ask", DEFAULT_MODEL, &ask->model_names, params,
+                                   ask->param_keys, ask->param_values))
     ok = FALSE;
 
   return ok;
@@ -694,7 +674,6 @@ _sq_cli_ask_run (int    argc,
   g_autoptr(GOptionContext) context = NULL;
   g_auto(GStrv) params = NULL;
   g_auto(GStrv) rest = NULL;
-  int status;
 
   ask->setup_status = -1;
   ask->param_keys = g_ptr_array_new_with_free_func (g_free);
@@ -723,19 +702,6 @@ _sq_cli_ask_run (int    argc,
   _sq_cli_setup_stop_signals (ask->setup);
   ask_clear_status (ask);
 
-  if (ask->setup->n_interrupts > 0)
-    status = SQ_EXIT_INTERRUPTED;
-  else if (ask->setup_status >= 0)
-    status = ask->setup_status;
-  else if (ask->auth_failed)
-    status = SQ_EXIT_CONFIG;
-  else if (ask->n_failed > 0 || ask->n_canceled > 0)
-    status = SQ_EXIT_SOME_FAILED;
-  else
-    status = SQ_EXIT_OK;
-
-  if (fflush (stdout) != 0 && status == SQ_EXIT_OK)
-    status = SQ_EXIT_SOME_FAILED;
-
-  return status;
+  return _sq_cli_setup_exit_status (ask->setup, ask->setup_status, ask->auth_failed,
+                                    ask->n_failed > 0 || ask->n_canceled > 0);
 }

@@ -508,19 +508,8 @@ compare_check_options (Compare  *self,
         }
     }
 
-  if (self->image_args == NULL || self->image_args[0] == NULL)
-    {
-      _sq_cli_printerr ("compare", _("No image: give at least one with -i FILE or -i URL."));
-      ok = FALSE;
-    }
-  for (guint i = 0; self->image_args != NULL && self->image_args[i] != NULL; i++)
-    {
-      if (self->image_args[i][0] == '\0')
-        {
-          _sq_cli_printerr ("compare", _("An empty image name was given with -i."));
-          ok = FALSE;
-        }
-    }
+  if (!_sq_cli_setup_check_images ("compare", self->image_args))
+    ok = FALSE;
 
   if (self->project_path == NULL || self->project_path[0] == '\0')
     {
@@ -534,15 +523,8 @@ compare_check_options (Compare  *self,
       ok = FALSE;
     }
 
-  if (!_sq_cli_parse_params ("compare", params, self->param_keys, self->param_values))
-    ok = FALSE;
-
-  if (self->model_names == NULL || self->model_names[0] == NULL)
-    {
-      g_clear_pointer (&self->model_names, g_strfreev);
-      self->model_names = _sq_cli_default_model_names (DEFAULT_MODEL);
-    }
-  if (!_sq_cli_check_model_names ("compare", self->model_names))
+  if (!_sq_cli_setup_check_models ("compare", DEFAULT_MODEL, &self->model_names, params,
+                                   self->param_keys, self->param_values))
     ok = FALSE;
 
   return ok;
@@ -622,20 +604,8 @@ _sq_cli_compare_run (int    argc,
   _sq_cli_setup_stop_signals (self->setup);
   compare_clear_status (self);
 
-  if (self->setup->n_interrupts > 0)
-    status = SQ_EXIT_INTERRUPTED;
-  else if (self->setup_status >= 0)
-    status = self->setup_status;
-  else if (self->auth_failed)
-    status = SQ_EXIT_CONFIG;
-  else if (self->run_error != NULL || sq_grid_run_get_n_failed (self->grid) > 0 ||
-           sq_grid_run_get_n_canceled (self->grid) > 0)
-    status = SQ_EXIT_SOME_FAILED;
-  else
-    status = SQ_EXIT_OK;
-
-  if (fflush (stdout) != 0 && status == SQ_EXIT_OK)
-    status = SQ_EXIT_SOME_FAILED;
-
-  return status;
+  return _sq_cli_setup_exit_status (self->setup, self->setup_status, self->auth_failed,
+                                    self->run_error != NULL ||
+                                    (self->grid != NULL && (sq_grid_run_get_n_failed (self->grid) > 0 ||
+                                                            sq_grid_run_get_n_canceled (self->grid) > 0)));
 }

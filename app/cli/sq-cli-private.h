@@ -171,6 +171,27 @@ void            _sq_cli_setup_free            (SqCliSetup                *setup)
 void            _sq_cli_setup_start           (SqCliSetup                *setup);
 /* Stops watching SIGINT and SIGTERM. */
 void            _sq_cli_setup_stop_signals    (SqCliSetup                *setup);
+/* Checks the -i arguments: at least one, none empty. Prints an error for
+ * each problem. */
+gboolean        _sq_cli_setup_check_images    (const char                *command,
+                                               char * const              *image_args);
+/* Splits the -p arguments into @keys and @values, replaces no -m with the
+ * models selected in the app (else @fallback) and checks the model names.
+ * Prints an error for each problem. */
+gboolean        _sq_cli_setup_check_models    (const char                *command,
+                                               const char                *fallback,
+                                               char                    ***model_names,
+                                               char * const              *params,
+                                               GPtrArray                 *keys,
+                                               GPtrArray                 *values);
+/* The exit status once the command is over: SQ_EXIT_INTERRUPTED after
+ * Ctrl+C, else @setup_status if the setup failed (or ≥ 0), else
+ * SQ_EXIT_CONFIG if authentication failed, else SQ_EXIT_SOME_FAILED if
+ * @some_failed or standard output cannot be written, else SQ_EXIT_OK. */
+int             _sq_cli_setup_exit_status     (SqCliSetup                *setup,
+                                               int                        setup_status,
+                                               gboolean                   auth_failed,
+                                               gboolean                   some_failed);
 /* What the status line says while the setup runs, or NULL. */
 const char     *_sq_cli_setup_get_status_text (SqCliSetup                *setup);
 

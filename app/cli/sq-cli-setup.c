@@ -342,6 +342,84 @@ setup_next_phase (SqCliSetup *self)
     }
 }
 
+/* Options */
+
+gboolean
+_sq_cli_setup_check_images (const char   *command,
+                            char * const *image_args)
+{
+  gboolean ok = TRUE;
+
+  if (image_args == NULL || image_args[0] == NULL)
+    {
+      _sq_cli_printerr (command, _("No image: give at least one with -i FILE or -i URL."));
+      ok = FALSE;
+    }
+
+  for (guint i = 0; image_args != NULL && image_args[i] != NULL; i++)
+    {
+      if (image_args[i][0] == '\0')
+        {
+          _sq_cli_printerr (command, _("An empty image name was given with -i."));
+          ok = FALSE;
+        }
+    }
+
+  return ok;
+}
+
+gboolean
+_sq_cli_setup_check_models (const char    *command,
+                            const char    *fallback,
+                            char        ***model_names,
+                            char * const  *params,
+                            GPtrArray     *keys,
+                            GPtrArray     *values)
+{
+  gboolean ok = TRUE;
+
+  if (!_sq_cli_parse_params (command, params, keys, values))
+    ok = FALSE;
+
+  if (*model_names == NULL || (*model_names)[0] == NULL)
+    {
+      g_clear_pointer (model_names, g_strfreev);
+      *model_names = _sq_cli_default_model_names (fallback);
+    }
+
+  if (!_sq_cli_check_model_names (command, *model_names))
+    ok = FALSE;
+
+  return ok;
+}
+
+int
+_sq_cli_setup_exit_status (SqCliSetup *self,
+                           int         setup_status,
+                           gboolean    auth_failed,
+                           gboolean    some_failed)
+{
+  int status;
+
+  if (self->n_interrupts > 0)
+    status = SQ_EXIT_INTERRUPTED;
+  else if (setup_status >= 0)
+    status = setup_status;
+  else if (auth_failed)
+    status = SQ_EXIT_CONFIG;
+  else if (some_failed)
+    status = SQ_EXIT_SOME_FAILED;
+  else
+    status = SQ_EXIT_OK;
+
+  if (fflush (stdout) != 0 && status == SQ_EXIT_OK)
+    status = SQ_EXIT_SOME_FAILED;
+
+  return status;
+}
+
+/* Running */
+
 void
 _sq_cli_setup_start (SqCliSetup *self)
 {
