@@ -3,6 +3,8 @@
 """Drives the real `squint` CLI against tools/interop/replicate_sim.py and
 checks every answer, request and exit status.  Prints PASS/FAIL lines and a
 summary; exits 1 if anything failed.  Usage: check.py SQUINT_BINARY SCHEMA_DIR
+Environment: INTEROP_SEED (the simulator's seed, default 1), INTEROP_KEEP=1
+(keep the scratch directory and the simulator's request logs).
 """
 
 import csv
@@ -50,7 +52,8 @@ class Sim:
     self.log = os.path.join (tmp, "sim-%s.jsonl" % name)
     ready = os.path.join (tmp, "ready-%s" % name)
     self.proc = subprocess.Popen ([sys.executable, os.path.join (HERE, "replicate_sim.py"),
-                                   "--token", TOKEN, "--log", self.log, "--ready-file", ready] + list (extra),
+                                   "--token", TOKEN, "--log", self.log, "--ready-file", ready,
+                                   "--seed", os.environ.get ("INTEROP_SEED", "1")] + list (extra),
                                   stdout=subprocess.DEVNULL, stderr=open (os.path.join (tmp, "sim-%s.err" % name), "w"))
     for _ in range (200):
       if os.path.exists (ready):
@@ -59,10 +62,12 @@ class Sim:
     self.port, self.stream_port = (int (x) for x in open (ready).read ().split ()[:2])
     self.mark = 0
 
-  def requests (self, since_mark=True):
+  def records (self):
     with open (self.log, encoding="utf-8") as f:
-      recs = [json.loads (l) for l in f]
-    return recs
+      return [json.loads (l) for l in f]
+
+  def requests (self):
+    return [r for r in self.records () if "method" in r]
 
   def stop (self):
     self.proc.terminate ()
@@ -319,6 +324,14 @@ def main ():
       check ("base-url/%s" % tag, rc == 0 and out.rstrip ("\n") == expect ("llava-13b", "small.png", prompt),
              "rc=%d %r %s" % (rc, out[-100:], err[-300:]))
 
+    # ---- a stream held open after done (nchan does until its timeout)
+    prompt = "HOLDOPEN after done"
+    t = time.time ()
+    rc, out, err = R.run (S, ["ask", "--json", "-m", "llava-13b", "-m", "cogvlm", "-i", "small.png", prompt])
+    rows = jsonl (out)
+    check ("hold-open/closes-on-done", rc == 0 and time.time () - t < 10, "rc=%d %.1f s" % (rc, time.time () - t))
+    check ("hold-open/texts", len (rows) == 2 and all (r.get ("response") == expect (r["model"], "small.png", prompt) for r in rows), rows)
+
     # ---- 429s on create
     for word in ("THROTTLE", "THROTTLEH"):
       n0 = len (S.requests ())
@@ -493,7 +506,7 @@ def main ():
   npass = sum (1 for _, ok in RESULTS if ok)
   nfail = len (RESULTS) - npass
   print ("\ninterop: %d passed, %d failed (of %d checks)" % (npass, nfail, len (RESULTS)))
-  if nfail == 0:
+  if nfail == 0 and not os.environ.get ("INTEROP_KEEP"):
     shutil.rmtree (tmp, ignore_errors=True)
   else:
     print ("interop: kept %s (sim logs: sim-*.jsonl)" % tmp)

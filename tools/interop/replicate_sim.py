@@ -647,6 +647,13 @@ class Handler (BaseHTTPRequestHandler):
     p = STATE.preds.get (pid)
     if not p:
       return self.not_found (body)
+    if "REDIRECTME" in p.prompt:
+      # a redirect off the API origin: a client must not carry the token there
+      self.send_response (307)
+      self.send_header ("Location", "http://localhost:%d/leak/v1/predictions/%s" % (STATE.stream_port, pid))
+      self.send_header ("Content-Length", "0")
+      self.end_headers ()
+      return self.logrec (body, 307)
     with STATE.lock:
       STATE.n_get += 1
       n = STATE.n_get
@@ -702,6 +709,10 @@ class Handler (BaseHTTPRequestHandler):
 
   # -- SSE --
   def handle_stream (self, path, body):
+    if path.startswith ("/leak/"):
+      p = STATE.preds.get (path.rsplit ("/", 1)[-1])
+      self.logrec (body, 200, {"leak": "Authorization" in self.headers})
+      return self.send_json (200, p.to_json (self.api_base (), self.stream_base ()) if p else {}, None)
     if path.startswith ("/img/") and STATE.args.images:
       fn = os.path.join (STATE.args.images, os.path.basename (path))
       if os.path.isfile (fn):
@@ -801,6 +812,7 @@ class Handler (BaseHTTPRequestHandler):
       send (":408: 408 Request Timeout" + eol + eol)
       self.wfile.write (b"0\r\n\r\n")
       self.wfile.flush ()
+      STATE.write_log ({"t": time.time (), "server": "stream", "event": "late-408", "pred": p.id})
       return
     if p.unknown_events:
       send ("retry: 3000" + eol + eol)
@@ -864,6 +876,16 @@ class Handler (BaseHTTPRequestHandler):
       send (event ("done", json.dumps ({"reason": "canceled"})))
     else:
       send (event ("done", "{}"))
+    if "HOLDOPEN" in p.prompt or STATE.args.hold_open:
+      # nchan keeps the stream open after done until its own timeout;
+      # clients must close on done (protocol notes §12.1)
+      hold = STATE.args.hold_open or 20.0
+      t_end = time.time () + hold
+      while time.time () < t_end:
+        time.sleep (0.1)
+        if self.connection.fileno () < 0:
+          return
+      send (":408: 408 Request Timeout" + eol + eol)
     self.wfile.write (b"0\r\n\r\n")
     self.wfile.flush ()
 
@@ -887,6 +909,8 @@ def main ():
                    help="close idle keep-alive API connections after this many seconds")
   ap.add_argument ("--throttle-files", type=int, default=0, help="429 on every Nth file upload (first one included)")
   ap.add_argument ("--images", help="serve the files of this directory at <stream origin>/img/NAME")
+  ap.add_argument ("--hold-open", type=float, default=0.0,
+                   help="keep every stream open this long after done (default: only HOLDOPEN prompts, 20 s)")
   ap.add_argument ("--fail-get", type=int, default=0, help="5xx on about 1 in N prediction GETs")
   ap.add_argument ("--late-stream", type=float, default=2.0,
                    help="a stream opened this long after the prediction ended only gets ':408'")

@@ -6,7 +6,7 @@
 # tools/interop/replicate_sim.py, an independent Replicate API simulator
 # written from docs/replicate-protocol.md alone. Needs no network. Prints
 # one PASS/FAIL line per check and a summary; exits 1 if any check failed.
-#   tools/interop/run.sh [BUILDDIR]
+#   [INTEROP_SEED=N] [INTEROP_KEEP=1] tools/interop/run.sh [BUILDDIR]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 builddir=${1:-_build-interop}
@@ -14,7 +14,11 @@ builddir=${1:-_build-interop}
 if [ ! -f "$builddir/build.ninja" ]; then
   meson setup "$builddir" >/dev/null
 fi
-ninja -C "$builddir" >/dev/null
+if ! ninja -C "$builddir" >"$builddir/interop-build.log" 2>&1; then
+  cat "$builddir/interop-build.log" >&2
+  echo "interop: the build failed" >&2
+  exit 2
+fi
 
 # Debian's python3 (standard library only)
 python=/usr/bin/python3
