@@ -11,6 +11,7 @@
 
 #include "sq-compat.h"
 #include "sq-grid-builder.h"
+#include "sq-image-tray.h"
 #include "sq-model-picker.h"
 #include "sq-prompt-history.h"
 
@@ -34,6 +35,7 @@ struct _SqGridBuilder
   GtkLabel       *images_heading;
   GtkFlowBox     *images_box;
   GtkLabel       *images_hint;
+  GtkButton      *tray_images_button;
   GtkLabel       *models_heading;
   GtkScrolledWindow *models_scroller;
   GtkLabel       *cells_label;
@@ -235,6 +237,7 @@ sq_grid_builder_add_prompt (SqGridBuilder *self,
     return;
 
   g_ptr_array_add (self->prompts, g_steal_pointer (&stripped));
+  g_clear_pointer (&self->error_text, g_free);
   rebuild_prompts (self);
   sq_grid_builder_update (self);
   sq_grid_builder_schedule_count (self);
@@ -483,6 +486,7 @@ sq_grid_builder_add_image (SqGridBuilder *self,
       return;
 
   g_ptr_array_add (self->images, g_object_ref (image));
+  g_clear_pointer (&self->error_text, g_free);
   rebuild_images (self);
   sq_grid_builder_update (self);
   sq_grid_builder_schedule_count (self);
@@ -548,6 +552,44 @@ add_images_cb (SqGridBuilder *self)
   sq_compat_open_images_async (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
                                _("Add Images"), self->cancellable,
                                open_images_cb, g_object_ref (self));
+}
+
+static SqImageTray *
+find_tray (GtkWidget *widget)
+{
+  if (SQ_IS_IMAGE_TRAY (widget))
+    return SQ_IMAGE_TRAY (widget);
+
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    {
+      SqImageTray *tray = find_tray (child);
+
+      if (tray != NULL)
+        return tray;
+    }
+
+  return NULL;
+}
+
+/* The images already in the Ask view's tray, wherever the window has it. */
+static void
+tray_images_cb (SqGridBuilder *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  SqImageTray *tray = root != NULL ? find_tray (GTK_WIDGET (root)) : NULL;
+  g_autoptr(GPtrArray) images = NULL;
+
+  if (tray == NULL || sq_image_tray_get_n_images (tray) == 0)
+    {
+      set_error (self, _("The Ask view has no images yet"));
+      return;
+    }
+
+  g_clear_pointer (&self->error_text, g_free);
+  images = sq_image_tray_dup_images (tray);
+  for (guint i = 0; i < images->len; i++)
+    sq_grid_builder_add_image (self, g_ptr_array_index (images, i));
+  sq_grid_builder_update (self);
 }
 
 static gboolean
@@ -1126,6 +1168,7 @@ sq_grid_builder_class_init (SqGridBuilderClass *klass)
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, images_heading);
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, images_box);
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, images_hint);
+  gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, tray_images_button);
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, models_heading);
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, models_scroller);
   gtk_widget_class_bind_template_child (widget_class, SqGridBuilder, cells_label);
@@ -1140,6 +1183,7 @@ sq_grid_builder_class_init (SqGridBuilderClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, history_show_cb);
   gtk_widget_class_bind_template_callback (widget_class, history_row_activated_cb);
   gtk_widget_class_bind_template_callback (widget_class, add_images_cb);
+  gtk_widget_class_bind_template_callback (widget_class, tray_images_cb);
   gtk_widget_class_bind_template_callback (widget_class, run_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, retry_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, cancel_clicked_cb);

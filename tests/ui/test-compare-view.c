@@ -20,6 +20,7 @@
 #include "sq-compare-view.h"
 #include "sq-fake-replicate.h"
 #include "sq-grid-builder.h"
+#include "sq-image-tray.h"
 #include "sq-model-picker.h"
 #include "sq-rating.h"
 #include "sq-results-model.h"
@@ -379,6 +380,7 @@ test_compare_view (void)
   SqProject *project;
   GtkWidget *window;
   GtkWidget *view;
+  GtkWidget *tray;
   GtkColumnView *column_view;
   GListModel *columns;
 
@@ -400,7 +402,17 @@ test_compare_view (void)
   window = gtk_window_new ();
   gtk_window_set_default_size (GTK_WINDOW (window), 1200, 760);
   view = sq_compare_view_new (workspace);
-  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_widget_set_vexpand (view, TRUE);
+  /* The Ask view's tray, whose images the grid builder can take */
+  tray = sq_image_tray_new ();
+  gtk_widget_set_visible (tray, FALSE);
+  {
+    GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 0);
+
+    gtk_box_append (GTK_BOX (box), view);
+    gtk_box_append (GTK_BOX (box), tray);
+    gtk_window_set_child (GTK_WINDOW (window), box);
+  }
   gtk_window_present (GTK_WINDOW (window));
   wait_loaded (SQ_COMPARE_VIEW (view));
   g_assert_cmpuint (n_rows (SQ_COMPARE_VIEW (view)), ==, 0);
@@ -717,6 +729,21 @@ test_compare_view (void)
     g_assert_cmpuint (g_strv_length (prompts), ==, 3);
     g_assert_cmpstr (prompts[2], ==, "Which season is it?");
     g_assert_cmpuint (sq_grid_builder_get_n_cells (builder), ==, 6);
+  }
+
+  /* Take the images of the Ask view's tray */
+  {
+    g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, 24, 24);
+    g_autoptr(GdkTexture) texture = NULL;
+
+    gdk_pixbuf_fill (pixbuf, 0xe01b24ff);
+    texture = gdk_texture_new_for_pixbuf (pixbuf);
+    sq_image_tray_add_texture (SQ_IMAGE_TRAY (tray), texture, "red.png");
+    while (sq_image_tray_get_n_images (SQ_IMAGE_TRAY (tray)) != 1 ||
+           sq_image_tray_get_n_loading (SQ_IMAGE_TRAY (tray)) != 0)
+      g_main_context_iteration (NULL, TRUE);
+    g_signal_emit_by_name (template_child (builder, SQ_TYPE_GRID_BUILDER, "tray_images_button"), "clicked");
+    g_assert_cmpuint (sq_grid_builder_get_n_cells (builder), ==, 12);
   }
 
   gtk_window_destroy (GTK_WINDOW (window));
