@@ -5,7 +5,8 @@
 # under Xvfb, with the settings and data kept out of the user's own.
 #
 # Usage: data/screenshots/take-compare.sh BUILDDIR
-# Needs xvfb-run and dbus-run-session.
+# Needs xvfb-run and dbus-run-session. The screen is larger than the
+# window so that the pointer, in its middle, hovers over nothing.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 
@@ -17,5 +18,5 @@ out=$(cd "$(dirname "$0")" && pwd)
 ninja -C "$builddir" tests/ui/shoot-compare
 env -u REPLICATE_API_TOKEN -u REPLICATE_BASE_URL \
   GSETTINGS_SCHEMA_DIR="$builddir/data" GSETTINGS_BACKEND=memory NO_AT_BRIDGE=1 \
-  xvfb-run -a -s "-screen 0 1600x1000x24" dbus-run-session -- \
+  xvfb-run -a -s "-screen 0 2600x2000x24" dbus-run-session -- \
   "$builddir/tests/ui/shoot-compare" "$out"
