@@ -192,6 +192,27 @@ sq_test_make_filled_png (int      width,
   return g_bytes_new_take (buffer, size);
 }
 
+/* Loopback servers ------------------------------------------------------- */
+
+/* Makes @server listen on a free IPv4 loopback port; returns its origin. */
+char *
+sq_test_server_listen_local (SoupServer *server)
+{
+  g_autoptr(GError) error = NULL;
+  GSList *uris;
+  char *origin;
+
+  soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
+  g_assert_no_error (error);
+
+  uris = soup_server_get_uris (server);
+  g_assert_nonnull (uris);
+  origin = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+
+  return origin;
+}
+
 /* The in-process fake Replicate ------------------------------------------ */
 
 /* The fake's server threads must be inside their main loops before the

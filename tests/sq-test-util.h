@@ -11,6 +11,7 @@
 
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
 
 #include "sq-fake-replicate.h"
 #include "sq-image.h"
@@ -54,6 +55,10 @@ GBytes       *sq_test_make_filled_png         (int            width,
                                                int            height,
                                                gboolean       has_alpha,
                                                guint32        rgba);
+
+/* Other loopback servers */
+
+char         *sq_test_server_listen_local     (SoupServer        *server);
 
 /* The in-process fake Replicate */
 

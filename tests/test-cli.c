@@ -1090,7 +1090,6 @@ image_server_new (const char *png_path)
 {
   ImageServer *self = g_new0 (ImageServer, 1);
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSList) uris = NULL;
   g_autofree char *contents = NULL;
   gsize len;
 
@@ -1104,13 +1103,8 @@ image_server_new (const char *png_path)
   g_main_context_push_thread_default (self->context);
   self->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (self->server, NULL, image_server_cb, self, NULL);
-  soup_server_listen_local (self->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
+  self->origin = sq_test_server_listen_local (self->server);
   g_main_context_pop_thread_default (self->context);
-
-  uris = soup_server_get_uris (self->server);
-  self->origin = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (g_steal_pointer (&uris), (GDestroyNotify) g_uri_unref);
 
   self->thread = g_thread_new ("image-server", image_server_thread, self);
 

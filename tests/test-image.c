@@ -605,19 +605,10 @@ static void
 image_server_setup (ImageServer   *fixture,
                     gconstpointer  user_data)
 {
-  g_autoptr(GError) error = NULL;
-  GSList *uris;
-
   fixture->png = make_image ("png", 64, 64, 13);
   fixture->server = soup_server_new (NULL, NULL);
   soup_server_add_handler (fixture->server, NULL, image_server_cb, fixture, NULL);
-  soup_server_listen_local (fixture->server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error);
-  g_assert_no_error (error);
-
-  uris = soup_server_get_uris (fixture->server);
-  g_assert_nonnull (uris);
-  fixture->origin = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
-  g_slist_free_full (uris, (GDestroyNotify) g_uri_unref);
+  fixture->origin = sq_test_server_listen_local (fixture->server);
 }
 
 static void
