@@ -366,6 +366,13 @@ def main ():
     o = out.decode ("utf-8", "replace").rstrip ("\n")
     check ("cancel/prefix-printed", len (o) > 0 and full.startswith (o), repr (o[-100:]))
 
+    # ---- a redirect off the API origin is not followed with the token
+    n0 = len (S.requests ())
+    rc, out, err = R.run (S, ["ask", "--json", "-m", "fuyu-8b", "-i", "small.png", "REDIRECTME where to?"])
+    leaks = [r for r in S.requests ()[n0:] if r["path"].startswith ("/leak/")]
+    check ("redirect/no-token-off-origin", not any (r.get ("leak") for r in leaks), leaks)
+    check ("redirect/fails-clearly-exit-1", rc == 1, "rc=%d %s" % (rc, err[-200:]))
+
     # ---- auth / config errors
     rc, out, err = R.run (S, ["ask", "-m", "llava-13b", "-i", "small.png", "hi"], env={"REPLICATE_API_TOKEN": "r8_wrong"})
     check ("auth/bad-token-exit-3", rc == 3, "rc=%d %s" % (rc, err[-200:]))
@@ -381,6 +388,29 @@ def main ():
     check ("token/never-logged-by-sim", TOKEN not in alltxt)
   finally:
     S.stop ()
+
+  # ---- a stream URL on plain http off loopback gets no token
+  import socket
+  try:
+    u = socket.socket (socket.AF_INET, socket.SOCK_DGRAM)
+    u.connect (("192.0.2.1", 9))
+    ext_ip = u.getsockname ()[0]
+    u.close ()
+  except OSError:
+    ext_ip = None
+  if ext_ip and not ext_ip.startswith ("127."):
+    S = Sim (tmp, "offloop", "--stream-host", ext_ip)
+    try:
+      prompt = "Stream off loopback"
+      rc, out, err = R.run (S, ["ask", "-m", "llava-13b", "-i", "small.png", prompt])
+      check ("token/off-loopback-stream/text", rc == 0 and out.rstrip ("\n") == expect ("llava-13b", "small.png", prompt),
+             "rc=%d %s" % (rc, err[-200:]))
+      st = [r for r in S.requests () if r["server"] == "stream"]
+      check ("token/off-loopback-stream/no-token", all ("Authorization" not in r["headers"] for r in st), st[:1])
+    finally:
+      S.stop ()
+  else:
+    print ("info: no non-loopback address here; skipped the off-loopback stream check")
 
   # ---- compare 3 prompts x 3 images x 4 models, with random 429s
   S = Sim (tmp, "compare", "--throttle-create", "5", "--throttle-get", "7", "--fail-get", "11",

@@ -286,6 +286,9 @@ class Prediction:
         d["urls"]["stream"] = "%s/v1/streams/%s?ts=%d" % (stream_base, base64.urlsafe_b64encode (self.id.encode ()).decode ().rstrip ("="), int (self.created))
       else:
         d["urls"]["stream"] = "%s/v1/predictions/%s" % (stream_base, self.id)
+    if m["stream"] and "FOREIGNSTREAM" in self.prompt:
+      # a stream on a host that is neither the API's nor loopback, over http
+      d["urls"]["stream"] = "http://streaming.invalid/v1/predictions/%s" % self.id
     d["deadline"] = now_rfc3339 (self.created + 1800)
     d["deployment"] = None
     if (int (hashlib.md5 (self.id.encode ()).hexdigest (), 16) % 4) == 0 and status in ("starting", "canceled"):
