@@ -491,6 +491,24 @@ def main ():
            all (("temperature" in r["body"]["input"]) == ("temperature" in sim.MODELS[r["alias"]]["input"]["properties"]) for r in ok))
     gets429 = [r for r in S.requests () if r["method"] == "GET" and r["status"] == 429]
     check ("compare/get-429s-happened", len (gets429) > 0, len (gets429))
+
+    # a grid with failing cells: exit 1, errors and the text that came kept
+    projf = os.path.join (tmp, "failing.squint")
+    rc, out, err = R.run (S, ["compare", "--project", projf, "-m", "llava-13b", "-m", "fuyu-8b", "-i", "small.png",
+                              "-q", "FAILME in a grid", "-q", "fine in a grid"], timeout=300)
+    check ("compare-fail/exit-1", rc == 1, "rc=%d %s" % (rc, err[-300:]))
+    outp = os.path.join (tmp, "failing.jsonl")
+    R.run (S, ["export", projf, "-f", "jsonl", "-o", outp])
+    rows = jsonl (open (outp, encoding="utf-8").read ()) if os.path.exists (outp) else []
+    byk = {(r["model"], r["prompt"]): r for r in rows}
+    f1 = byk.get (("llava-13b", "FAILME in a grid"), {})
+    check ("compare-fail/llava-failed-with-partial-text",
+           f1.get ("status") == "failed" and "CUDA out of memory (sim)" in (f1.get ("error") or "")
+           and f1.get ("response") == partial ("llava-13b", "small.png", "FAILME in a grid"), f1)
+    f2 = byk.get (("fuyu-8b", "FAILME in a grid"), {})
+    check ("compare-fail/fuyu-failed", f2.get ("status") == "failed" and f2.get ("error"), f2)
+    check ("compare-fail/others-succeeded", all (byk.get ((a, "fine in a grid"), {}).get ("response") ==
+                                                 expect (a, "small.png", "fine in a grid") for a in ("llava-13b", "fuyu-8b")))
   finally:
     S.stop ()
 
