@@ -333,7 +333,7 @@ def main ():
     check ("hold-open/texts", len (rows) == 2 and all (r.get ("response") == expect (r["model"], "small.png", prompt) for r in rows), rows)
 
     # ---- 429s on create
-    for word in ("THROTTLE", "THROTTLEH"):
+    for word in ("THROTTLE", "THROTTLEH", "THROTTLEF"):
       n0 = len (S.requests ())
       prompt = "%s me" % word
       rc, out, err = R.run (S, ["ask", "--json", "-m", "llava-13b", "-m", "fuyu-8b", "-i", "small.png", prompt])

@@ -17,10 +17,28 @@ prompt): see answer_tokens().  Scenarios are picked by words in the prompt:
   EOFME      the stream ends cleanly half-way without a done event
   THROTTLE   the first create of this input answers 429 (retry_after in body)
   THROTTLEH  ditto with only a Retry-After header
+  THROTTLEF  ditto with a fractional retry_after (1.5)
   SLOW       tokens come 20x slower
+  STREAMERR  the first stream connection answers 503
+  ERRNODONE  with FAILME: the error event is not followed by done
+  CANCELEXT  Replicate cancels the prediction itself half-way
+  HOLDOPEN   the stream stays open 20 s after done
+  LONGME     one output event of ~180 KB
+  MANYTOK    3000 more tokens
+  FORMULA    the answer starts with "=HYPERLINK(...)" (CSV injection)
+  REDIRECTME prediction GETs answer 307 to another origin
+  FOREIGNSTREAM  urls.stream is on http://streaming.invalid
 
-Global options add 429s on every Nth create / GET.  Every request is logged
-as one JSON line (token value never written).
+Per prediction (from its id) it also varies: LF / CRLF / CR line ends,
+": hi", logs and unknown events, "retry:", id formats (or none), "data:"
+with or without the space, an opaque /v1/streams/... URL, a charset on
+text/event-stream, and 200/201/202 on create. JSON answers vary their
+Content-Type charset, \u escapes, gzip and chunked encoding. Options add
+random 429s and 5xx (--throttle-create, --throttle-get, --fail-get,
+--throttle-files), a lag before GET shows a finished status
+(--status-lag), idle keep-alive closes (--idle-close) and ':408' for
+streams opened late (--late-stream). Every request is logged as one JSON
+line (the token value is never written).
 """
 
 import argparse
@@ -543,6 +561,8 @@ class Handler (BaseHTTPRequestHandler):
       obj["retry_after"] = 1
     if kind in ("header", "both"):
       hdrs["Retry-After"] = "1"
+    if kind == "float":
+      obj["retry_after"] = 1.5
     if kind == "date":
       hdrs["Retry-After"] = time.strftime ("%a, %d %b %Y %H:%M:%S GMT", time.gmtime (time.time () + 2))
     self.send_json (429, obj, body, extra_headers=hdrs, extra_log={"throttled": key})
@@ -629,6 +649,8 @@ class Handler (BaseHTTPRequestHandler):
       n = STATE.n_create
       first = key not in STATE.throttled
       STATE.throttled.add (key)
+    if first and "THROTTLEF" in prompt:
+      return self.throttle (body, key, "float")
     if first and "THROTTLEH" in prompt:
       return self.throttle (body, key, "header")
     if first and "THROTTLE" in prompt:
