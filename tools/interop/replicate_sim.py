@@ -33,7 +33,7 @@ Per prediction (from its id) it also varies: LF / CRLF / CR line ends,
 ": hi", logs and unknown events, "retry:", id formats (or none), "data:"
 with or without the space, an opaque /v1/streams/... URL, a charset on
 text/event-stream, and 200/201/202 on create. JSON answers vary their
-Content-Type charset, \u escapes, gzip and chunked encoding. Options add
+Content-Type charset, unicode escapes, gzip and chunked encoding. Options add
 random 429s and 5xx (--throttle-create, --throttle-get, --fail-get,
 --throttle-files), a lag before GET shows a finished status
 (--status-lag), idle keep-alive closes (--idle-close) and ':408' for
