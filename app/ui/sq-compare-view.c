@@ -114,6 +114,7 @@ struct _SqCompareView
   guint               summary_source;
   guint               summary_serial;
   guint               narrow_source;
+  guint               focus_source;
   guint               blind : 1;
   guint               narrow : 1;
   guint               meta_loaded : 1;
@@ -558,6 +559,50 @@ scroll_to (SqCompareView *self,
     }
 }
 
+/* TRUE when the keyboard focus is in the table. */
+static gboolean
+focus_in_table (SqCompareView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root != NULL ? gtk_root_get_focus (root) : NULL;
+
+  return focus != NULL && gtk_widget_is_ancestor (focus, GTK_WIDGET (self->column_view));
+}
+
+/* The row widget of the column view that shows @row, if it is bound:
+ * cells are column view cells in row widgets in the column view's list. */
+static GtkWidget *
+find_row_widget (SqCompareView *self,
+                 SqResultRow   *row)
+{
+  GtkWidget *cell = g_object_get_data (G_OBJECT (row), "sq-model-cell");
+  GtkWidget *widget;
+
+  for (widget = cell; widget != NULL; widget = gtk_widget_get_parent (widget))
+    {
+      GtkWidget *parent = gtk_widget_get_parent (widget);
+
+      if (parent != NULL && gtk_widget_get_parent (parent) == GTK_WIDGET (self->column_view))
+        return widget;
+    }
+
+  return NULL;
+}
+
+static gboolean
+focus_selected_cb (gpointer user_data)
+{
+  SqCompareView *self = user_data;
+  SqResultRow *row = gtk_single_selection_get_selected_item (self->selection);
+  GtkWidget *widget;
+
+  self->focus_source = 0;
+  if (row != NULL && (widget = find_row_widget (self, row)) != NULL)
+    gtk_widget_grab_focus (widget);
+
+  return G_SOURCE_REMOVE;
+}
+
 static void
 sq_compare_view_select (SqCompareView *self,
                         guint          position)
@@ -570,6 +615,10 @@ sq_compare_view_select (SqCompareView *self,
   position = MIN (position, n - 1);
   gtk_single_selection_set_selected (self->selection, position);
   scroll_to (self, position);
+
+  /* Move the keyboard focus along once the row has its widgets */
+  if (self->focus_source == 0 && focus_in_table (self))
+    self->focus_source = g_idle_add (focus_selected_cb, self);
 }
 
 static guint
@@ -1462,6 +1511,8 @@ cell_bind_cb (GtkSignalListItemFactory *factory,
                     sq_result_get_image_id (sq_result_row_get_result (row)));
   else
     g_signal_connect (row, "notify", G_CALLBACK (row_notify_cb), item);
+  if (kind == COLUMN_MODEL)
+    g_object_set_data (G_OBJECT (row), "sq-model-cell", gtk_list_item_get_child (item));
 
   cell_update (self, kind, item);
 }
@@ -1478,6 +1529,9 @@ cell_unbind_cb (GtkSignalListItemFactory *factory,
     thumbnail_unbind (self, GTK_PICTURE (gtk_list_item_get_child (item)));
   else if (row != NULL)
     g_signal_handlers_disconnect_by_func (row, row_notify_cb, item);
+  if (kind == COLUMN_MODEL && row != NULL &&
+      g_object_get_data (G_OBJECT (row), "sq-model-cell") == gtk_list_item_get_child (item))
+    g_object_set_data (G_OBJECT (row), "sq-model-cell", NULL);
 }
 
 /* Long answers make collation keys of the whole text slow: compare the
@@ -2052,6 +2106,7 @@ sq_compare_view_dispose (GObject *object)
     g_cancellable_cancel (self->project_cancellable);
   g_clear_handle_id (&self->summary_source, g_source_remove);
   g_clear_handle_id (&self->narrow_source, g_source_remove);
+  g_clear_handle_id (&self->focus_source, g_source_remove);
 
   if (self->results != NULL)
     g_signal_handlers_disconnect_by_data (self->results, self);

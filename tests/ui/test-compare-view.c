@@ -227,6 +227,24 @@ find_descendant (GtkWidget *widget,
   return NULL;
 }
 
+/* The row of the column view that @widget is in. */
+static GtkWidget *
+row_widget_of (GtkWidget *view,
+               GtkWidget *widget)
+{
+  GtkWidget *column_view = template_child (view, SQ_TYPE_COMPARE_VIEW, "column_view");
+
+  for (; widget != NULL; widget = gtk_widget_get_parent (widget))
+    {
+      GtkWidget *parent = gtk_widget_get_parent (widget);
+
+      if (parent != NULL && gtk_widget_get_parent (parent) == column_view)
+        return widget;
+    }
+
+  return NULL;
+}
+
 static AdwMessageDialog *
 find_message_dialog (void)
 {
@@ -463,6 +481,22 @@ test_compare_view (void)
       wait_rating (project, ids[i], SQ_CRITERION_CORRECTNESS, scores[i][0]);
       wait_rating (project, ids[i], SQ_CRITERION_RELEVANCE, scores[i][1]);
     }
+
+  /* The keyboard focus follows the current answer */
+  gtk_widget_grab_focus (template_child (view, SQ_TYPE_COMPARE_VIEW, "column_view"));
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_k, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 2);
+  for (;;)
+    {
+      GtkWidget *cell = g_object_get_data (G_OBJECT (row_at (SQ_COMPARE_VIEW (view), 2)), "sq-model-cell");
+      GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (window));
+
+      if (cell != NULL && focus != NULL && row_widget_of (view, cell) == row_widget_of (view, focus))
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+  press (SQ_COMPARE_VIEW (view), GDK_KEY_j, 0);
+  g_assert_cmpuint (selected (SQ_COMPARE_VIEW (view)), ==, 3);
 
   /* Ctrl+Z undoes the last rating: row 3's relevance */
   press (SQ_COMPARE_VIEW (view), GDK_KEY_z, GDK_CONTROL_MASK);
