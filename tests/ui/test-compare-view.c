@@ -787,6 +787,84 @@ test_compare_view (void)
   g_unsetenv ("REPLICATE_API_TOKEN");
 }
 
+/* A failing cell: counted, shown as failed, retried with Retry Failed */
+static void
+test_grid_failures (void)
+{
+  g_autoptr(SqFakeReplicate) fake = sq_fake_replicate_new ();
+  g_autoptr(SqWorkspace) workspace = sq_workspace_new ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) png = make_png ();
+  g_autoptr(SqImage) image = NULL;
+  g_autofree char *path = g_build_filename (tmpdir, "failures.squint", NULL);
+  SqGridBuilder *builder;
+  SqModelPicker *picker;
+  GtkWidget *window;
+  GtkWidget *view;
+  SqGridRun *first_run;
+
+  g_setenv ("REPLICATE_BASE_URL", sq_fake_replicate_get_origin (fake), TRUE);
+  g_setenv ("REPLICATE_API_TOKEN", SQ_FAKE_REPLICATE_TOKEN, TRUE);
+  sq_workspace_reload_client_async (workspace, NULL, store_result_cb, &result);
+  g_assert_true (sq_workspace_reload_client_finish (workspace, wait_result (&result), &error));
+  g_clear_object (&result);
+  sq_workspace_open_project_async (workspace, path, NULL, store_result_cb, &result);
+  g_assert_true (sq_workspace_open_project_finish (workspace, wait_result (&result), &error));
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  window = gtk_window_new ();
+  view = sq_compare_view_new (workspace);
+  gtk_window_set_child (GTK_WINDOW (window), view);
+  gtk_window_present (GTK_WINDOW (window));
+  wait_loaded (SQ_COMPARE_VIEW (view));
+
+  builder = SQ_GRID_BUILDER (sq_compare_view_get_grid_builder (SQ_COMPARE_VIEW (view)));
+  sq_grid_builder_add_prompt (builder, "[[fail]] What is shown?");
+  sq_image_load_bytes_async (png, "blue.png", NULL, store_result_cb, &result);
+  image = sq_image_load_finish (wait_result (&result), &error);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+  sq_grid_builder_add_image (builder, image);
+  picker = SQ_MODEL_PICKER (sq_grid_builder_get_model_picker (builder));
+  g_assert_true (sq_model_picker_set_selected (picker, "llava-13b", TRUE));
+  g_assert_true (sq_model_picker_set_selected (picker, "fuyu-8b", FALSE));
+  g_assert_true (sq_model_picker_set_selected (picker, "minigpt-4", FALSE));
+  g_assert_true (sq_model_picker_set_selected (picker, "cogvlm", FALSE));
+  g_assert_cmpuint (sq_grid_builder_get_n_cells (builder), ==, 1);
+  g_assert_false (gtk_widget_get_sensitive (template_child (builder, SQ_TYPE_GRID_BUILDER, "retry_button")));
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (builder), "grid.run", NULL));
+  first_run = sq_grid_builder_get_run (builder);
+  while (sq_grid_run_get_state (first_run) != SQ_GRID_RUN_STATE_FINISHED)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sq_grid_run_get_n_failed (first_run), ==, 1);
+  g_assert_true (gtk_widget_get_sensitive (template_child (builder, SQ_TYPE_GRID_BUILDER, "retry_button")));
+  g_assert_true (g_str_has_prefix (gtk_label_get_label (template_child (builder, SQ_TYPE_GRID_BUILDER, "progress_label")),
+                                   "0 of 1 · 1 failed"));
+
+  /* The table shows it failed, with the error */
+  gtk_drop_down_set_selected (template_child (view, SQ_TYPE_COMPARE_VIEW, "status_filter"), 3);
+  while (n_rows (SQ_COMPARE_VIEW (view)) != 1)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (sq_result_get_status (sq_result_row_get_result (row_at (SQ_COMPARE_VIEW (view), 0))), ==, "failed");
+
+  /* Retry Failed runs it again (and the fake fails it again) */
+  g_signal_emit_by_name (template_child (builder, SQ_TYPE_GRID_BUILDER, "retry_button"), "clicked");
+  g_assert_true (sq_grid_builder_get_run (builder) != first_run);
+  while (sq_grid_run_get_state (sq_grid_builder_get_run (builder)) != SQ_GRID_RUN_STATE_FINISHED)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (sq_grid_run_get_n_failed (sq_grid_builder_get_run (builder)), ==, 1);
+  g_assert_cmpuint (sq_fake_replicate_count_requests (fake, "POST", "/v1/predictions"), ==, 2);
+
+  gtk_window_destroy (GTK_WINDOW (window));
+  iterate_a_while ();
+
+  g_unsetenv ("REPLICATE_BASE_URL");
+  g_unsetenv ("REPLICATE_API_TOKEN");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -805,6 +883,7 @@ main (int   argc,
   adw_init ();
 
   g_test_add_func ("/compare-view/grid-label-blind-export", test_compare_view);
+  g_test_add_func ("/compare-view/grid-failures", test_grid_failures);
 
   ret = g_test_run ();
 
