@@ -708,6 +708,16 @@ count_timeout_cb (gpointer user_data)
   if (self->project == NULL)
     return G_SOURCE_REMOVE;
 
+  /* No grid, nothing answered: spare a big project a full read on every
+   * rating. */
+  if (sq_grid_builder_get_n_cells (self) == 0)
+    {
+      self->count_serial++;
+      self->n_answered = 0;
+      sq_grid_builder_update (self);
+      return G_SOURCE_REMOVE;
+    }
+
   data = g_new0 (CountData, 1);
   data->project = g_object_ref (self->project);
   data->keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
