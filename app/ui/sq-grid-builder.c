@@ -885,7 +885,7 @@ notify_finished (SqGridBuilder *self)
 
   notification = g_notification_new (_("Grid Finished"));
   g_notification_set_body (notification, body);
-  g_notification_set_default_action (notification, "app.activate");
+  /* Without a default action, clicking it activates (raises) Squint */
   g_application_send_notification (app, "grid-finished", notification);
 }
 
