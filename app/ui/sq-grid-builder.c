@@ -794,7 +794,9 @@ sq_grid_builder_update (SqGridBuilder *self)
   else
     {
       gtk_widget_remove_css_class (GTK_WIDGET (self->cells_label), "error");
-      if (n_cells == 0)
+      if (!has_client)
+        text = g_strdup (_("Add your Replicate API token in Preferences to run a grid"));
+      else if (n_cells == 0)
         text = g_strdup (_("Add prompts, images and models to build a grid"));
       else if (self->n_answered > 0)
         /* Translators: "36 cells · 30 already answered" */

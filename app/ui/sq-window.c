@@ -55,7 +55,11 @@ sq_window_update_token_state (SqWindow *self)
     child = "ready";
 
   gtk_stack_set_visible_child_name (self->ask_stack, child);
-  gtk_stack_set_visible_child_name (self->compare_stack, child);
+
+  /* Labelling what a project already holds needs no token: the Compare
+   * view is always there, and its grid builder says why it cannot run. */
+  gtk_stack_set_visible_child_name (self->compare_stack,
+                                    g_str_equal (child, "loading") ? "loading" : "ready");
 }
 
 static void
