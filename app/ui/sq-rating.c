@@ -97,14 +97,18 @@ sq_rating_widget_update (SqRatingWidget *self)
                                   GTK_ACCESSIBLE_PROPERTY_VALUE_NOW, (double) self->value,
                                   GTK_ACCESSIBLE_PROPERTY_VALUE_TEXT, value_text,
                                   -1);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self), value_text);
+  /* Setting a tooltip queries the pointer on the display: only on change,
+   * since a table of answers updates many of these at once. */
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self)), value_text) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self), value_text);
 
   /* Translators: %s is a criterion, e.g. "Clear Correctness" */
   clear_label = g_strdup_printf (_("Clear %s"), criterion);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->clear_button),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, clear_label,
                                   -1);
-  gtk_widget_set_tooltip_text (GTK_WIDGET (self->clear_button), clear_label);
+  if (g_strcmp0 (gtk_widget_get_tooltip_text (GTK_WIDGET (self->clear_button)), clear_label) != 0)
+    gtk_widget_set_tooltip_text (GTK_WIDGET (self->clear_button), clear_label);
 }
 
 /* A change made by the person: sets, notifies and emits ::changed. */
