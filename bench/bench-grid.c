@@ -1,10 +1,12 @@
 /* bench-grid.c
  *
  * How close SqGridRun gets to the ideal wall time of a grid. The
- * in-process fake Replicate answers with a fixed latency model (200 ms in
- * "starting", then 20 tokens 20 ms apart, so about 600 ms per cell), and a
- * 3 prompts × 3 images × 4 models grid (36 cells) runs at -j 1, 4, 8 and
- * 16 into a fresh project each time. For each it prints the wall time,
+ * in-process fake Replicate answers with a fixed latency model, and two
+ * grids run at -j 1, 4, 8 and 16 into a fresh project each time:
+ * 3 prompts × 3 images × 4 models (36 cells; 200 ms in "starting", then
+ * 20 tokens 20 ms apart, so about 600 ms per cell) and 10 × 10 × 4
+ * (400 cells; 50 ms + 10 tokens × 10 ms = 150 ms per cell, so that the
+ * whole bench stays within a few minutes). For each it prints the wall time,
  * the ideal (ceil(cells / j) × cell time) and their ratio. For comparison
  * it then times the notebook's way: one prediction after another, no
  * project. Prints figures; it never fails.
@@ -17,6 +19,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <stdio.h>
 
 #include "sq-grid-run.h"
 #include "sq-image.h"
@@ -27,16 +30,34 @@
 #include "sq-replicate-client.h"
 #include "sq-fake-replicate.h"
 
-#define START_DELAY_MS  200
-#define TOKEN_DELAY_MS  20
-#define ANSWER_TOKENS   20
 #define POLL_MS         50
+
+typedef struct
+{
+  guint n_prompts;
+  guint n_images;
+  int   start_delay_ms;
+  int   token_delay_ms;
+  int   answer_tokens;
+} GridSize;
+
+static const GridSize sizes[] = {
+  { 3, 3, 200, 20, 20 },
+  { 10, 10, 50, 10, 10 },
+};
 
 static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
 static const char * const prompts[] = {
   "What is shown in this image?",
   "How many objects are there?",
   "What colours dominate?",
+  "Is there a person in this image?",
+  "Describe the lighting.",
+  "What is in the background?",
+  "Is this photo taken indoors?",
+  "What season is it?",
+  "Read any text in the image.",
+  "What is the main subject doing?",
 };
 
 static void
@@ -66,7 +87,7 @@ make_image (guint index)
   char *buffer = NULL;
   gsize len = 0;
 
-  gdk_pixbuf_fill (pixbuf, 0x30507000 | (index * 60u) << 24);
+  gdk_pixbuf_fill (pixbuf, 0x30507000 | (index * 25u) << 24);
   if (!gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &len, "png", NULL, NULL))
     g_error ("Cannot encode a PNG");
   bytes = g_bytes_new_take (buffer, len);
@@ -98,11 +119,12 @@ run_grid (SqReplicateClient *client,
           SqModelCatalog    *catalog,
           GPtrArray         *images,
           GPtrArray         *models,
+          guint              n_prompts,
           const char        *dir,
           guint              jobs,
           guint             *n_done)
 {
-  g_autofree char *name = g_strdup_printf ("bench-j%u.squint", jobs);
+  g_autofree char *name = g_strdup_printf ("bench-%u-j%u.squint", images->len, jobs);
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autoptr(SqProject) project = NULL;
   g_autoptr(SqGridRun) grid = NULL;
@@ -117,7 +139,7 @@ run_grid (SqReplicateClient *client,
   grid = sq_grid_run_new (project, client, catalog);
   sq_grid_run_set_concurrency (grid, jobs);
   sq_grid_run_set_poll_interval_ms (grid, POLL_MS);
-  for (guint p = 0; p < G_N_ELEMENTS (prompts); p++)
+  for (guint p = 0; p < n_prompts; p++)
     sq_grid_run_add_prompt (grid, prompts[p]);
   for (guint i = 0; i < images->len; i++)
     sq_grid_run_add_image (grid, g_ptr_array_index (images, i));
@@ -138,12 +160,13 @@ static double
 run_sequential (SqReplicateClient *client,
                 GPtrArray         *images,
                 GPtrArray         *models,
+                guint              n_prompts,
                 guint             *n_done)
 {
   gint64 start = g_get_monotonic_time ();
 
   *n_done = 0;
-  for (guint p = 0; p < G_N_ELEMENTS (prompts); p++)
+  for (guint p = 0; p < n_prompts; p++)
     for (guint i = 0; i < images->len; i++)
       for (guint m = 0; m < models->len; m++)
         {
@@ -163,11 +186,59 @@ run_sequential (SqReplicateClient *client,
   return (g_get_monotonic_time () - start) / (double) G_USEC_PER_SEC;
 }
 
+static void
+bench_size (SqFakeReplicate   *fake,
+            SqReplicateClient *client,
+            SqModelCatalog    *catalog,
+            GPtrArray         *all_images,
+            GPtrArray         *models,
+            const char        *dir,
+            const GridSize    *size)
+{
+  static const guint jobs[] = { 1, 4, 8, 16 };
+  g_autoptr(GPtrArray) images = g_ptr_array_new ();
+  const double cell_s = (size->start_delay_ms + size->answer_tokens * size->token_delay_ms) / 1000.0;
+  guint n_cells;
+  guint n_done = 0;
+  double sequential;
+
+  for (guint i = 0; i < size->n_images; i++)
+    g_ptr_array_add (images, g_ptr_array_index (all_images, i));
+
+  sq_fake_replicate_set_start_delay_ms (fake, size->start_delay_ms);
+  sq_fake_replicate_set_token_delay_ms (fake, size->token_delay_ms);
+  sq_fake_replicate_set_answer_tokens (fake, size->answer_tokens);
+
+  n_cells = size->n_prompts * images->len * models->len;
+  g_print ("Grid: %u prompts x %u images x %u models = %u cells; fake latency: %d ms starting + "
+           "%d tokens x %d ms = %.2f s per cell; polling every %d ms\n\n",
+           size->n_prompts, images->len, models->len, n_cells,
+           size->start_delay_ms, size->answer_tokens, size->token_delay_ms, cell_s, POLL_MS);
+  g_print ("%-22s %9s %9s %7s %6s\n", "", "wall (s)", "ideal (s)", "ratio", "done");
+
+  for (guint j = 0; j < G_N_ELEMENTS (jobs); j++)
+    {
+      double ideal = ceil ((double) n_cells / jobs[j]) * cell_s;
+      double wall = run_grid (client, catalog, images, models, size->n_prompts, dir, jobs[j], &n_done);
+      g_autofree char *label = g_strdup_printf ("SqGridRun -j %u", jobs[j]);
+
+      g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", label, wall, ideal, wall / ideal, n_done, n_cells);
+      g_print ("RESULT grid-%ux%ux%u-j%u-vs-ideal %.2f x 1.2\n",
+               size->n_prompts, images->len, models->len, jobs[j], wall / ideal);
+    }
+
+  sequential = run_sequential (client, images, models, size->n_prompts, &n_done);
+  g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", "sequential loop", sequential, n_cells * cell_s,
+           sequential / (n_cells * cell_s), n_done, n_cells);
+  g_print ("RESULT grid-%ux%ux%u-sequential-s %.2f s -\n",
+           size->n_prompts, images->len, models->len, sequential);
+  g_print ("\n");
+}
+
 int
 main (int   argc,
       char *argv[])
 {
-  static const guint jobs[] = { 1, 4, 8, 16 };
   g_autoptr(SqFakeReplicate) fake = NULL;
   g_autoptr(SqReplicateClient) client = NULL;
   g_autoptr(SqModelCatalog) catalog = NULL;
@@ -177,17 +248,11 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *dir = NULL;
   g_autofree char *cache_path = NULL;
-  const double cell_s = (START_DELAY_MS + ANSWER_TOKENS * TOKEN_DELAY_MS) / 1000.0;
-  guint n_cells;
-  guint n_done = 0;
-  double sequential;
 
   g_setenv ("GSETTINGS_BACKEND", "memory", TRUE);
+  setvbuf (stdout, NULL, _IOLBF, 0);
 
   fake = sq_fake_replicate_new ();
-  sq_fake_replicate_set_start_delay_ms (fake, START_DELAY_MS);
-  sq_fake_replicate_set_token_delay_ms (fake, TOKEN_DELAY_MS);
-  sq_fake_replicate_set_answer_tokens (fake, ANSWER_TOKENS);
 
   client = sq_replicate_client_new (sq_fake_replicate_get_origin (fake), SQ_FAKE_REPLICATE_TOKEN, &error);
   if (client == NULL)
@@ -200,7 +265,7 @@ main (int   argc,
   cache = g_file_new_for_path (cache_path);
   catalog = sq_model_catalog_new (client, cache);
 
-  for (guint i = 0; i < 3; i++)
+  for (guint i = 0; i < 10; i++)
     g_ptr_array_add (images, make_image (i));
   for (guint m = 0; m < G_N_ELEMENTS (model_names); m++)
     {
@@ -214,25 +279,10 @@ main (int   argc,
       g_ptr_array_add (models, model);
     }
 
-  n_cells = G_N_ELEMENTS (prompts) * images->len * models->len;
-  g_print ("Grid: %u prompts x %u images x %u models = %u cells; fake latency: %d ms starting + "
-           "%d tokens x %d ms = %.2f s per cell; polling every %d ms\n\n",
-           (guint) G_N_ELEMENTS (prompts), images->len, models->len, n_cells,
-           START_DELAY_MS, ANSWER_TOKENS, TOKEN_DELAY_MS, cell_s, POLL_MS);
-  g_print ("%-22s %9s %9s %7s %6s\n", "", "wall (s)", "ideal (s)", "ratio", "done");
-
-  for (guint j = 0; j < G_N_ELEMENTS (jobs); j++)
-    {
-      double ideal = ceil ((double) n_cells / jobs[j]) * cell_s;
-      double wall = run_grid (client, catalog, images, models, dir, jobs[j], &n_done);
-      g_autofree char *label = g_strdup_printf ("SqGridRun -j %u", jobs[j]);
-
-      g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", label, wall, ideal, wall / ideal, n_done, n_cells);
-    }
-
-  sequential = run_sequential (client, images, models, &n_done);
-  g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", "sequential loop", sequential, n_cells * cell_s,
-           sequential / (n_cells * cell_s), n_done, n_cells);
+  /* Only the smaller grid when asked: bench-grid --quick */
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    if (s == 0 || argc < 2 || g_strcmp0 (argv[1], "--quick") != 0)
+      bench_size (fake, client, catalog, images, models, dir, &sizes[s]);
 
   remove_dir (dir);
 
