@@ -219,12 +219,25 @@ test_get_error_burst (Fixture       *f,
       assert_succeeded (run);
     }
 
-  /* A burst longer than the retries: a clear error */
+  /* A burst longer than one GET's retries: polling rides it out, since
+   * the prediction goes on (and is paid for) on Replicate anyway. */
+  for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
+    {
+      g_autofree char *prompt = g_strdup_printf ("Long burst of %u.", statuses[i]);
+      g_autoptr(Run) run = run_new (f, MINIGPT, prompt);
+
+      sq_fake_replicate_queue_get_errors (f->fake, 3 * MAX_ATTEMPTS, statuses[i]);
+      run_all (&run, 1);
+      assert_succeeded (run);
+    }
+
+  /* Once the patience is spent: a clear error */
   for (guint i = 0; i < G_N_ELEMENTS (statuses); i++)
     {
       g_autofree char *prompt = g_strdup_printf ("Endless %u.", statuses[i]);
       g_autoptr(Run) run = run_new (f, FUYU, prompt);
 
+      sq_prediction_set_poll_patience (run->prediction, 0);
       sq_fake_replicate_queue_get_errors (f->fake, MAX_ATTEMPTS, statuses[i]);
       run_all (&run, 1);
       assert_failed_clearly (run, SQ_REPLICATE_ERROR,
@@ -412,6 +425,7 @@ test_server_gone_mid_stream (Fixture       *f,
 
   sq_fake_replicate_set_answer_tokens (f->fake, 200);
   run = run_new (f, LLAVA, "[[slow]] Describe the dog at length.");
+  sq_prediction_set_poll_patience (run->prediction, 300);
   run->on_first_delta = stop_fake_cb;
   run->on_first_delta_data = f->fake;
   run_all (&run, 1);
@@ -439,6 +453,8 @@ test_server_gone_polling (Fixture       *f,
   sq_fake_replicate_set_no_stream (f->fake, TRUE);
   sq_fake_replicate_set_answer_tokens (f->fake, 200);
   run = run_new (f, LLAVA, "[[slow]] Poll me until the end.");
+  /* A little patience, then a clear error: the server is gone for good. */
+  sq_prediction_set_poll_patience (run->prediction, 300);
   run->on_first_delta = stop_fake_cb;
   run->on_first_delta_data = f->fake;
   run_all (&run, 1);

@@ -32,6 +32,11 @@
 /* Replicate's stream server sends a comment at least every 30 s (its
  * own timeout); a stream silent for twice that is given up for polling. */
 #define DEFAULT_STREAM_TIMEOUT_MS 60000
+/* How long polling a created prediction rides out a server that keeps
+ * failing (429, 5xx, unreachable) before giving up: the prediction runs
+ * (and is paid for) on Replicate all the same, so its answer is worth
+ * waiting for. */
+#define DEFAULT_POLL_PATIENCE_MS (10 * 60 * 1000)
 #define STREAM_READ_SIZE         8192
 #define CANCEL_TIMEOUT_S         15
 
@@ -61,6 +66,7 @@ struct _SqPrediction
 
   guint               poll_interval_ms;
   guint               stream_timeout_ms;
+  guint               poll_patience_ms;
   gint64              run_start_us;
   guint               has_run : 1;
 };
@@ -292,6 +298,7 @@ sq_prediction_init (SqPrediction *self)
   self->predict_time = -1;
   self->poll_interval_ms = DEFAULT_POLL_INTERVAL_MS;
   self->stream_timeout_ms = DEFAULT_STREAM_TIMEOUT_MS;
+  self->poll_patience_ms = DEFAULT_POLL_PATIENCE_MS;
 }
 
 SqPrediction *
@@ -651,6 +658,7 @@ typedef struct
   gboolean      stalled;
 
   GSource      *poll_source;
+  gint64        poll_trouble_since; /* monotonic µs of the first failed poll in a row, or 0 */
 
   gboolean      canceling;
   GCancellable *cancel_cancellable;
@@ -898,6 +906,20 @@ run_schedule_poll (GTask *task)
   g_source_attach (run->poll_source, g_main_context_get_thread_default ());
 }
 
+/* Errors worth polling through: throttling, server trouble, a network
+ * that comes and goes. */
+static gboolean
+error_is_transient (const GError *error)
+{
+  if (error->domain == SQ_REPLICATE_ERROR)
+    return error->code == SQ_REPLICATE_ERROR_RATE_LIMITED ||
+           error->code == SQ_REPLICATE_ERROR_SERVER;
+
+  return (error->domain == G_IO_ERROR && error->code != G_IO_ERROR_CANCELLED) ||
+         error->domain == G_RESOLVER_ERROR ||
+         error->domain == G_TLS_ERROR;
+}
+
 static void
 run_poll_cb (GObject      *object,
              GAsyncResult *result,
@@ -919,10 +941,30 @@ run_poll_cb (GObject      *object,
 
   if (reply == NULL)
     {
+      RunData *run = g_task_get_task_data (task);
+      gint64 now = g_get_monotonic_time ();
+
+      /* The client already retried this GET; keep following a prediction
+       * that exists while the trouble looks passing, up to the patience. */
+      if (self->id != NULL && error_is_transient (error))
+        {
+          if (run->poll_trouble_since == 0)
+            run->poll_trouble_since = now;
+          if (now - run->poll_trouble_since < (gint64) self->poll_patience_ms * 1000)
+            {
+              g_debug ("Prediction %s: polling failed (%s), trying again",
+                       self->id, error->message);
+              g_clear_error (&error);
+              run_schedule_poll (task);
+              return;
+            }
+        }
+
       run_return_error (task, error);
       return;
     }
 
+  ((RunData *) g_task_get_task_data (task))->poll_trouble_since = 0;
   apply_json (self, reply);
 
   if (sq_prediction_status_is_terminal (self->status))
@@ -1471,6 +1513,15 @@ sq_prediction_set_poll_interval (SqPrediction *self,
   g_return_if_fail (SQ_IS_PREDICTION (self));
 
   self->poll_interval_ms = MAX (interval_ms, 1);
+}
+
+void
+sq_prediction_set_poll_patience (SqPrediction *self,
+                                 guint         patience_ms)
+{
+  g_return_if_fail (SQ_IS_PREDICTION (self));
+
+  self->poll_patience_ms = patience_ms;
 }
 
 void

@@ -108,5 +108,11 @@ void                sq_prediction_set_poll_interval     (SqPrediction       *sel
  * given up and the prediction polled instead; default 60 s, 0: never. */
 void                sq_prediction_set_stream_timeout    (SqPrediction       *self,
                                                          guint               timeout_ms);
+/* How long polling a created prediction goes on through failures that
+ * look passing (429, 5xx, network) before the run fails with the last
+ * error; default 10 minutes, 0: fail at the first failed poll (after the
+ * client's own retries). */
+void                sq_prediction_set_poll_patience     (SqPrediction       *self,
+                                                         guint               patience_ms);
 
 G_END_DECLS
