@@ -644,6 +644,21 @@ test_uri_ok (ImageServer   *fixture,
   g_assert_cmpuint (fixture->n_authorized, ==, 0);
 }
 
+/* Without a session of the caller's, the download makes its own. */
+static void
+test_uri_own_session (ImageServer   *fixture,
+                      gconstpointer  user_data)
+{
+  g_autofree char *uri = g_strconcat (fixture->origin, "/cat.png", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(SqImage) image = load_uri (NULL, uri, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (sq_image_get_format (image), ==, "png");
+  g_assert_cmpuint (fixture->n_requests, ==, 1);
+  g_assert_cmpuint (fixture->n_authorized, ==, 0);
+}
+
 static void
 test_uri_not_found (ImageServer   *fixture,
                     gconstpointer  user_data)
@@ -932,6 +947,8 @@ main (int   argc,
   g_test_add_func ("/image/cancelled", test_cancelled);
   g_test_add ("/image/uri/ok", ImageServer, NULL,
               image_server_setup, test_uri_ok, image_server_teardown);
+  g_test_add ("/image/uri/own-session", ImageServer, NULL,
+              image_server_setup, test_uri_own_session, image_server_teardown);
   g_test_add ("/image/uri/not-found", ImageServer, NULL,
               image_server_setup, test_uri_not_found, image_server_teardown);
   g_test_add ("/image/uri/html", ImageServer, NULL,

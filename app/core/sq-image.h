@@ -41,7 +41,8 @@ void          sq_image_load_bytes_async     (GBytes             *bytes,
                                              GCancellable       *cancellable,
                                              GAsyncReadyCallback callback,
                                              gpointer            user_data);
-/* Downloads http(s) @uri with @session (no credentials sent) and
+/* Downloads http(s) @uri with @session (NULL: a session of its own; no
+ * credentials are sent either way) and
  * validates the body; a non-2xx answer or a non-image body fails with
  * SQ_IMAGE_ERROR_DOWNLOAD / _NOT_IMAGE. */
 void          sq_image_load_uri_async       (SoupSession        *session,

@@ -33,7 +33,6 @@ struct _SqImageTray
   GtkButton     *paste_button;
 
   GtkDropTarget *drop_target;   /* (owned) */
-  SoupSession   *session;       /* (owned) (nullable) for links, made on first use */
   GCancellable  *cancellable;   /* (owned) */
   GPtrArray     *items;         /* (owned) (element-type Item) */
   guint          n_loading;

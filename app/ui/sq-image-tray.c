@@ -304,12 +304,8 @@ sq_image_tray_add_uri (SqImageTray *self,
   scheme = g_uri_peek_scheme (uri);
   if (g_strcmp0 (scheme, "http") == 0 || g_strcmp0 (scheme, "https") == 0)
     {
-      if (self->session == NULL)
-        self->session = soup_session_new_with_options ("timeout", 60,
-                                                       "user-agent", PACKAGE_NAME "/" PACKAGE_VERSION " ",
-                                                       NULL);
       sq_image_tray_set_loading (self, 1);
-      sq_image_load_uri_async (self->session, uri, self->cancellable, load_cb, load_new (self));
+      sq_image_load_uri_async (NULL, uri, self->cancellable, load_cb, load_new (self));
     }
   else if (scheme != NULL)
     {
@@ -399,7 +395,6 @@ sq_image_tray_finalize (GObject *object)
 
   g_clear_pointer (&self->items, g_ptr_array_unref);
   g_clear_object (&self->drop_target);
-  g_clear_object (&self->session);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (sq_image_tray_parent_class)->finalize (object);
