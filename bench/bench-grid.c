@@ -39,11 +39,16 @@ typedef struct
   int   start_delay_ms;
   int   token_delay_ms;
   int   answer_tokens;
+  guint only_jobs;   /* 0: every concurrency and the sequential loop */
 } GridSize;
 
+/* The last one checks the 400-cell grid at -j 16 with the longer cells
+ * too: with 150 ms cells, the fsync of each finished answer (one at a
+ * time, synchronous=FULL) is no longer small next to a cell. */
 static const GridSize sizes[] = {
-  { 3, 3, 200, 20, 20 },
-  { 10, 10, 50, 10, 10 },
+  { 3, 3, 200, 20, 20, 0 },
+  { 10, 10, 50, 10, 10, 0 },
+  { 10, 10, 200, 20, 20, 16 },
 };
 
 static const char * const model_names[] = { "llava-13b", "fuyu-8b", "minigpt-4", "cogvlm" };
@@ -124,7 +129,8 @@ run_grid (SqReplicateClient *client,
           guint              jobs,
           guint             *n_done)
 {
-  g_autofree char *name = g_strdup_printf ("bench-%u-j%u.squint", images->len, jobs);
+  static guint n_runs;
+  g_autofree char *name = g_strdup_printf ("bench-%u-j%u-%u.squint", images->len, jobs, n_runs++);
   g_autofree char *path = g_build_filename (dir, name, NULL);
   g_autoptr(SqProject) project = NULL;
   g_autoptr(SqGridRun) grid = NULL;
@@ -218,13 +224,25 @@ bench_size (SqFakeReplicate   *fake,
 
   for (guint j = 0; j < G_N_ELEMENTS (jobs); j++)
     {
-      double ideal = ceil ((double) n_cells / jobs[j]) * cell_s;
-      double wall = run_grid (client, catalog, images, models, size->n_prompts, dir, jobs[j], &n_done);
-      g_autofree char *label = g_strdup_printf ("SqGridRun -j %u", jobs[j]);
+      double ideal;
+      double wall;
+      g_autofree char *label = NULL;
+
+      if (size->only_jobs != 0 && jobs[j] != size->only_jobs)
+        continue;
+      ideal = ceil ((double) n_cells / jobs[j]) * cell_s;
+      wall = run_grid (client, catalog, images, models, size->n_prompts, dir, jobs[j], &n_done);
+      label = g_strdup_printf ("SqGridRun -j %u", jobs[j]);
 
       g_print ("%-22s %9.2f %9.2f %7.2f %3u/%u\n", label, wall, ideal, wall / ideal, n_done, n_cells);
-      g_print ("RESULT grid-%ux%ux%u-j%u-vs-ideal %.2f x 1.2\n",
-               size->n_prompts, images->len, models->len, jobs[j], wall / ideal);
+      g_print ("RESULT grid-%ux%ux%u-j%u-%.2fs-cells-vs-ideal %.2f x 1.2\n",
+               size->n_prompts, images->len, models->len, jobs[j], cell_s, wall / ideal);
+    }
+
+  if (size->only_jobs != 0)
+    {
+      g_print ("\n");
+      return;
     }
 
   sequential = run_sequential (client, images, models, size->n_prompts, &n_done);
