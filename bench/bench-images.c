@@ -277,6 +277,17 @@ main (int   argc,
 
   tray = SQ_IMAGE_TRAY (gtk_widget_get_template_child (GTK_WIDGET (view), SQ_TYPE_ASK_VIEW, "tray"));
 
+  /* Reset VmHWM to the current RSS (Linux 4.0 and later), so that the
+   * peak is that of loading, not of making the photos. */
+  {
+    FILE *clear_refs = fopen ("/proc/self/clear_refs", "w");
+
+    if (clear_refs != NULL)
+      {
+        fputs ("5", clear_refs);
+        fclose (clear_refs);
+      }
+  }
   rss_before = read_status_kb ("VmRSS");
   timeout_id = g_timeout_add (1, timeout_probe_cb, &probe);
 
