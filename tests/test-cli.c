@@ -748,7 +748,7 @@ static void
 test_ask_wrong_token (Fixture       *fixture,
                       gconstpointer  data)
 {
-  g_autoptr(Run) run = run_squint_with_token (fixture, "r8_wrong0000000000000000000000000000000000",
+  g_autoptr(Run) run = run_squint_with_token (fixture, "r8_wrong-token-for-squint-tests",
                                               "ask", "-m", "llava-13b", "-i", fixture->small_png,
                                               "hello", NULL);
 

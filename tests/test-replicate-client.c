@@ -359,7 +359,7 @@ test_no_token_in_logs (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autofree char *text = NULL;
   g_autoptr(SqReplicateClient) wrong = NULL;
-  const char *wrong_token = "r8_wrong0000000000000000000000000000000000";
+  const char *wrong_token = "r8_wrong-token-for-squint-tests";
 
   /* As with G_MESSAGES_DEBUG=all */
   g_log_set_debug_enabled (TRUE);

@@ -36,8 +36,8 @@
 #include "sq-test-util.h"
 
 /* Shaped like a real token, and found nowhere else. */
-#define SECRET_TOKEN "r8_Zq7SecretTokenForLeakChecks0123456789"
-#define WRONG_TOKEN  "r8_Wr0ngTokenThatMustNotLeakEither9876543"
+#define SECRET_TOKEN "r8_secret-token-for-leak-checks-0123456789"
+#define WRONG_TOKEN  "r8_wrong-token-that-must-not-leak-9876543"
 #define LLAVA        "yorickvp/llava-13b:e272157381e2a3bf12df3a8edd1f38d1dbd736bbb7437277c8b34175f8fce358"
 #define NOBODY       65534
 

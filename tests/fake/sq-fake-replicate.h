@@ -90,7 +90,7 @@
 
 G_BEGIN_DECLS
 
-#define SQ_FAKE_REPLICATE_TOKEN "r8_fake0000000000000000000000000000000000"
+#define SQ_FAKE_REPLICATE_TOKEN "r8_fake-token-for-squint-tests"
 
 typedef struct
 {

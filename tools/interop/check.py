@@ -26,7 +26,7 @@ HERE = os.path.dirname (os.path.abspath (__file__))
 sys.path.insert (0, HERE)
 import replicate_sim as sim  # noqa: E402
 
-TOKEN = "r8_interopSIMtoken00000000000000000000000"
+TOKEN = "r8_interop-sim-token"
 RESULTS = []
 
 
